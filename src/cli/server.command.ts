@@ -1,0 +1,55 @@
+import { loadConfig, type Config } from '../config.js'
+import { startSwitchboard, type Role } from '../main.js'
+import { openDb } from '../store/db.js'
+import { CliUsageError, parse } from './args.js'
+
+export async function runMigrate(config: Config): Promise<number> {
+  const db = openDb(config.database)
+  try {
+    const applied = await db.migrate()
+    console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'Schema is up to date.')
+    return 0
+  } finally {
+    await db.close()
+  }
+}
+
+export async function runStart(args: string[]): Promise<number> {
+  const { values } = parse(args, { role: { type: 'string', default: 'all' } })
+  const role = values.role as string
+  if (!['api', 'worker', 'all'].includes(role)) {
+    throw new CliUsageError(`--role must be api, worker or all (got "${role}")`)
+  }
+  const config = loadConfig()
+  const sb = await startSwitchboard(config, { role: role as Role })
+  if (sb.firstAdminKey) {
+    process.stdout.write(
+      [
+        '',
+        '  No API keys existed, so an admin key was created. It is shown only this once:',
+        '',
+        `    ${sb.firstAdminKey}`,
+        '',
+        '  Keep it secret. Create narrower keys with: switchboard keys create --name app --scopes messages:write,messages:read',
+        '',
+        '',
+      ].join('\n'),
+    )
+  }
+  let signals = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++
+    if (signals > 1) process.exit(130)
+    sb.logger.info({ signal }, 'shutting down')
+    sb.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        sb.logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  return 0
+}

@@ -1,0 +1,348 @@
+import { readFileSync } from 'node:fs'
+
+/**
+ * The only reader of process.env. Parses every setting once at boot, reports every problem
+ * at once, and returns a frozen object. A JSON config file (SWITCHBOARD_CONFIG) may hold the
+ * same keys as the environment; the environment wins.
+ */
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly publicUrl: string
+  readonly database:
+    | { readonly kind: 'sqlite'; readonly path: string; readonly synchronous: 'NORMAL' | 'FULL' }
+    | { readonly kind: 'postgres'; readonly url: string; readonly schema: string | undefined }
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  readonly bodyLimit: number
+  readonly messages: {
+    readonly defaultCountry: string | undefined
+    readonly maxSegments: number
+    readonly smartEncoding: boolean
+    readonly defaultValidityPeriod: number
+    readonly maxValidityPeriod: number
+    readonly maxScheduleAheadSeconds: number
+  }
+  readonly worker: {
+    readonly batchSize: number
+    readonly concurrency: number
+    readonly leaseMs: number
+    readonly pollMs: number
+    readonly retryBaseMs: number
+    readonly retryMaxMs: number
+    readonly maxAttempts: number
+    readonly providerTimeoutMs: number
+  }
+  readonly providers: readonly ProviderConfig[]
+  readonly webhooks: {
+    readonly secret: string | undefined
+    readonly endpoints: readonly { url: string; secret: string }[]
+    readonly timeoutMs: number
+    /** Delays in seconds after the first attempt; one entry per retry. */
+    readonly retryScheduleSeconds: readonly number[]
+  }
+  readonly idempotencyTtlHours: number
+  readonly shutdownTimeoutMs: number
+}
+
+export type ProviderConfig =
+  | {
+      type: 'simulator'
+      name: string
+      seed: number
+      latencyMs: { min: number; max: number }
+      dlrDelayMs: number
+      transientRate: number
+      permanentRate: number
+      undeliveredRate: number
+      rules: { match: string; outcome: SimulatorRuleOutcome }[]
+      dedupe: boolean
+    }
+  | { type: 'simulator-http'; name: string; url: string; webhookSecret: string }
+
+type SimulatorRuleOutcome =
+  'server_error' | 'rate_limited' | 'timeout' | 'invalid_number' | 'undelivered' | 'delivered'
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+  }
+}
+
+type Source = Record<string, string | undefined>
+
+class Reader {
+  readonly problems: string[] = []
+  constructor(private readonly src: Source) {}
+
+  str(key: string, def: string): string
+  str(key: string): string | undefined
+  str(key: string, def?: string): string | undefined {
+    const v = this.src[key]
+    return v === undefined || v === '' ? def : v
+  }
+
+  int(key: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.str(key)
+    if (raw === undefined) return def
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.problems.push(`${key} must be an integer between ${min} and ${max} (got "${raw}")`)
+      return def
+    }
+    return n
+  }
+
+  rate(key: string, def: number): number {
+    const raw = this.str(key)
+    if (raw === undefined) return def
+    const n = Number(raw)
+    if (!Number.isFinite(n) || n < 0 || n > 1) {
+      this.problems.push(`${key} must be a number between 0 and 1 (got "${raw}")`)
+      return def
+    }
+    return n
+  }
+
+  bool(key: string, def: boolean): boolean {
+    const raw = this.str(key)
+    if (raw === undefined) return def
+    if (/^(1|true|yes|on)$/i.test(raw)) return true
+    if (/^(0|false|no|off)$/i.test(raw)) return false
+    this.problems.push(`${key} must be true or false (got "${raw}")`)
+    return def
+  }
+
+  oneOf<T extends string>(key: string, values: readonly T[], def: T): T {
+    const raw = this.str(key)
+    if (raw === undefined) return def
+    const v = values.find((x) => x.toLowerCase() === raw.toLowerCase())
+    if (!v) this.problems.push(`${key} must be one of ${values.join(', ')} (got "${raw}")`)
+    return v ?? def
+  }
+
+  json<T>(key: string, def: T, check: (v: unknown) => string | undefined): T {
+    const raw = this.str(key)
+    if (raw === undefined) return def
+    try {
+      const v: unknown = JSON.parse(raw)
+      const problem = check(v)
+      if (problem) {
+        this.problems.push(`${key}: ${problem}`)
+        return def
+      }
+      return v as T
+    } catch {
+      this.problems.push(`${key} must be valid JSON`)
+      return def
+    }
+  }
+}
+
+function readConfigFile(path: string | undefined, problems: string[]): Source {
+  if (!path) return {}
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'))
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      problems.push(`SWITCHBOARD_CONFIG file ${path} must hold a JSON object`)
+      return {}
+    }
+    const out: Source = {}
+    for (const [k, v] of Object.entries(parsed)) {
+      out[k] = typeof v === 'string' ? v : JSON.stringify(v)
+    }
+    return out
+  } catch (err) {
+    problems.push(`SWITCHBOARD_CONFIG file ${path} could not be read: ${(err as Error).message}`)
+    return {}
+  }
+}
+
+const LATENCY = /^(\d+)(?:-(\d+))?$/
+
+export function loadConfig(env: Source = process.env, overrides: Source = {}): Config {
+  const fileProblems: string[] = []
+  const file = readConfigFile(env.SWITCHBOARD_CONFIG, fileProblems)
+  const r = new Reader({ ...file, ...env, ...overrides })
+  r.problems.push(...fileProblems)
+
+  const port = r.int('PORT', 3000, 0, 65535)
+  const host = r.str('HOST', '0.0.0.0')
+  const dbUrl = r.str('DATABASE_URL', 'sqlite:./data/switchboard.db')
+  let database: Config['database']
+  if (/^postgres(ql)?:\/\//.test(dbUrl)) {
+    database = { kind: 'postgres', url: dbUrl, schema: r.str('DATABASE_SCHEMA') }
+  } else if (dbUrl.startsWith('sqlite:')) {
+    database = {
+      kind: 'sqlite',
+      path: dbUrl.slice('sqlite:'.length) || './data/switchboard.db',
+      synchronous: r.oneOf('SQLITE_SYNCHRONOUS', ['NORMAL', 'FULL'] as const, 'NORMAL'),
+    }
+  } else {
+    r.problems.push(`DATABASE_URL must start with sqlite: or postgres:// (got "${dbUrl}")`)
+    database = { kind: 'sqlite', path: './data/switchboard.db', synchronous: 'NORMAL' }
+  }
+
+  const defaultCountry = r.str('DEFAULT_COUNTRY')?.toUpperCase()
+  if (defaultCountry !== undefined && !/^[A-Z]{2}$/.test(defaultCountry)) {
+    r.problems.push(`DEFAULT_COUNTRY must be an ISO 3166-1 alpha-2 code (got "${defaultCountry}")`)
+  }
+
+  const simulatorUrl = r.str('SIMULATOR_URL')
+  const providers: ProviderConfig[] = simulatorUrl
+    ? [
+        {
+          type: 'simulator-http',
+          name: 'simulator',
+          url: simulatorUrl,
+          webhookSecret: r.str('SIMULATOR_WEBHOOK_SECRET', 'simulator-dev-secret'),
+        },
+      ]
+    : [readSimulator(r)]
+
+  const endpoints = r.json<{ url: string; secret: string }[]>(
+    'WEBHOOK_ENDPOINTS',
+    [],
+    checkEndpoints,
+  )
+  const webhookSecret = r.str('WEBHOOK_SECRET')
+  if (webhookSecret !== undefined && !isWebhookSecret(webhookSecret)) {
+    r.problems.push('WEBHOOK_SECRET must be whsec_ followed by base64 of 24 to 64 bytes')
+  }
+  const scheduleRaw = r.str(
+    'WEBHOOK_RETRY_SCHEDULE',
+    '5,300,1800,7200,18000,36000,50400,72000,86400',
+  )
+  const retryScheduleSeconds = scheduleRaw.split(',').map((s) => Number(s.trim()))
+  if (retryScheduleSeconds.some((n) => !Number.isFinite(n) || n < 0)) {
+    r.problems.push('WEBHOOK_RETRY_SCHEDULE must be a comma-separated list of seconds')
+  }
+
+  const config: Config = {
+    port,
+    host,
+    publicUrl: r.str('PUBLIC_URL', `http://127.0.0.1:${port}`).replace(/\/$/, ''),
+    database,
+    logLevel: r.oneOf(
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      'info',
+    ),
+    bodyLimit: r.int('BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024),
+    messages: {
+      defaultCountry,
+      maxSegments: r.int('MAX_SEGMENTS', 10, 1, 255),
+      smartEncoding: r.bool('SMART_ENCODING', false),
+      defaultValidityPeriod: r.int('DEFAULT_VALIDITY_PERIOD', 36_000, 1),
+      maxValidityPeriod: r.int('MAX_VALIDITY_PERIOD', 7 * 86_400, 1),
+      maxScheduleAheadSeconds: r.int('MAX_SCHEDULE_AHEAD', 35 * 86_400, 1),
+    },
+    worker: {
+      batchSize: r.int('WORKER_BATCH_SIZE', 500, 1, 10_000),
+      concurrency: r.int('WORKER_CONCURRENCY', 1000, 1, 100_000),
+      leaseMs: r.int('WORKER_LEASE_MS', 30_000, 100),
+      pollMs: r.int('WORKER_POLL_MS', 100, 1),
+      retryBaseMs: r.int('RETRY_BASE_MS', 1000, 1),
+      retryMaxMs: r.int('RETRY_MAX_MS', 300_000, 1),
+      maxAttempts: r.int('MAX_ATTEMPTS', 20, 1, 1000),
+      providerTimeoutMs: r.int('PROVIDER_TIMEOUT_MS', 15_000, 1),
+    },
+    providers,
+    webhooks: {
+      secret: webhookSecret,
+      endpoints,
+      timeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 15_000, 1),
+      retryScheduleSeconds,
+    },
+    idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0),
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return deepFreeze(config)
+}
+
+type SimulatorConfig = Extract<ProviderConfig, { type: 'simulator' }>
+
+function readSimulator(r: Reader): SimulatorConfig {
+  const latencyRaw = r.str('SIMULATOR_LATENCY_MS', '0')
+  const lat = LATENCY.exec(latencyRaw)
+  if (!lat) r.problems.push(`SIMULATOR_LATENCY_MS must be "N" or "MIN-MAX" (got "${latencyRaw}")`)
+  const latMin = lat ? Number(lat[1]) : 0
+  return {
+    type: 'simulator',
+    name: 'simulator',
+    seed: r.int('SIMULATOR_SEED', 1),
+    latencyMs: { min: latMin, max: lat?.[2] ? Number(lat[2]) : latMin },
+    dlrDelayMs: r.int('SIMULATOR_DLR_DELAY_MS', 50),
+    transientRate: r.rate('SIMULATOR_TRANSIENT_RATE', 0),
+    permanentRate: r.rate('SIMULATOR_PERMANENT_RATE', 0),
+    undeliveredRate: r.rate('SIMULATOR_UNDELIVERED_RATE', 0),
+    rules: r.json('SIMULATOR_RULES', [], checkSimulatorRules),
+    dedupe: r.bool('SIMULATOR_DEDUPE', true),
+  }
+}
+
+/** Settings of the standalone simulator server (`switchboard simulator`). */
+export function loadSimulatorConfig(env: Source = process.env): SimulatorConfig {
+  const r = new Reader(env)
+  const sim = readSimulator(r)
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return sim
+}
+
+/** Settings of the CLI's API commands. */
+export function loadClientConfig(env: Source = process.env): {
+  url: string
+  apiKey: string | undefined
+} {
+  return {
+    url: (env.SWITCHBOARD_URL || 'http://127.0.0.1:3000').replace(/\/$/, ''),
+    apiKey: env.SWITCHBOARD_API_KEY || undefined,
+  }
+}
+
+export function isWebhookSecret(s: string): boolean {
+  if (!s.startsWith('whsec_')) return false
+  const bytes = Buffer.from(s.slice(6), 'base64')
+  return bytes.length >= 24 && bytes.length <= 64
+}
+
+const RULE_OUTCOMES = [
+  'server_error',
+  'rate_limited',
+  'timeout',
+  'invalid_number',
+  'undelivered',
+  'delivered',
+]
+
+function checkSimulatorRules(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of { match, outcome }'
+  for (const rule of v as unknown[]) {
+    const r = rule as { match?: unknown; outcome?: unknown }
+    if (typeof r?.match !== 'string' || !RULE_OUTCOMES.includes(String(r.outcome))) {
+      return `each rule needs a string "match" and an outcome in ${RULE_OUTCOMES.join(', ')}`
+    }
+  }
+  return undefined
+}
+
+function checkEndpoints(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'must be an array of { url, secret }'
+  for (const e of v as unknown[]) {
+    const x = e as { url?: unknown; secret?: unknown }
+    if (typeof x?.url !== 'string' || !/^https?:\/\//.test(x.url)) return 'each url must be http(s)'
+    if (typeof x.secret !== 'string' || !isWebhookSecret(x.secret)) {
+      return 'each secret must be whsec_ followed by base64 of 24 to 64 bytes'
+    }
+  }
+  return undefined
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}

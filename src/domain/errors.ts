@@ -1,0 +1,107 @@
+/**
+ * The one registry of API error codes. Every code here is documented in docs/errors.md
+ * (a test checks it), and every error response is `{ error: { code, message, details? } }`.
+ *
+ * @example
+ * throw new AppError(errors.invalid_phone_number, { field: 'to' })
+ */
+export interface ErrorDef {
+  readonly code: string
+  readonly status: number
+  readonly message: string
+}
+
+function defineError(code: string, status: number, message: string): ErrorDef {
+  return Object.freeze({ code, status, message })
+}
+
+export const errors = {
+  invalid_json: defineError('invalid_json', 400, 'The request body is not valid JSON'),
+  invalid_request: defineError('invalid_request', 400, 'The request is malformed'),
+  invalid_idempotency_key: defineError(
+    'invalid_idempotency_key',
+    400,
+    'The Idempotency-Key header must be 1 to 255 printable ASCII characters',
+  ),
+  unauthorized: defineError('unauthorized', 401, 'A valid API key is required'),
+  insufficient_scope: defineError(
+    'insufficient_scope',
+    403,
+    'The API key lacks the required scope',
+  ),
+  invalid_signature: defineError(
+    'invalid_signature',
+    403,
+    'The webhook signature is missing or does not verify',
+  ),
+  not_found: defineError('not_found', 404, 'The resource does not exist'),
+  route_not_found: defineError('route_not_found', 404, 'No such route'),
+  method_not_allowed: defineError('method_not_allowed', 405, 'Method not allowed on this route'),
+  message_not_cancelable: defineError(
+    'message_not_cancelable',
+    409,
+    'Only scheduled or queued messages can be canceled',
+  ),
+  idempotency_request_in_progress: defineError(
+    'idempotency_request_in_progress',
+    409,
+    'A request with this Idempotency-Key is still being processed',
+  ),
+  payload_too_large: defineError('payload_too_large', 413, 'The request body is too large'),
+  unsupported_media_type: defineError(
+    'unsupported_media_type',
+    415,
+    'Content-Type must be application/json',
+  ),
+  validation_failed: defineError('validation_failed', 422, 'The request failed validation'),
+  invalid_phone_number: defineError(
+    'invalid_phone_number',
+    422,
+    'The phone number is not a valid, dialable number',
+  ),
+  segment_limit_exceeded: defineError(
+    'segment_limit_exceeded',
+    422,
+    'The message body needs more segments than allowed',
+  ),
+  invalid_sender: defineError(
+    'invalid_sender',
+    422,
+    'from must be an E.164 number, a 3 to 8 digit short code or an alphanumeric sender id of up to 11 characters',
+  ),
+  invalid_send_at: defineError(
+    'invalid_send_at',
+    422,
+    'sendAt must be a future time within limits',
+  ),
+  idempotency_key_reused: defineError(
+    'idempotency_key_reused',
+    422,
+    'This Idempotency-Key was used with a different request',
+  ),
+  invalid_cursor: defineError('invalid_cursor', 422, 'The pagination cursor is invalid'),
+  rate_limited: defineError('rate_limited', 429, 'Too many requests'),
+  internal_error: defineError('internal_error', 500, 'Internal server error'),
+  service_unavailable: defineError(
+    'service_unavailable',
+    503,
+    'The service is shutting down or not ready',
+  ),
+} as const
+
+export type ErrorCode = keyof typeof errors
+
+/** An expected API error: mapped by the HTTP error handler to its registry entry. */
+export class AppError extends Error {
+  override readonly name = 'AppError'
+  readonly code: string
+  readonly status: number
+  readonly details: unknown
+
+  constructor(def: ErrorDef, details?: unknown, message?: string) {
+    super(message ?? def.message)
+    this.code = def.code
+    this.status = def.status
+    this.details = details
+  }
+}

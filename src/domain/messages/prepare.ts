@@ -1,0 +1,140 @@
+import { errors, type ErrorDef } from '../errors.js'
+import { newId } from '../ids.js'
+import { analyzeBody } from './encoding.js'
+import type { MessageRecord } from './message.js'
+import { parsePhone } from './phone.js'
+
+/** A send request after schema validation (types are right; values are not yet checked). */
+export interface SendRequest {
+  to: string
+  body: string
+  from?: string | undefined
+  type?: 'transactional' | 'marketing' | undefined
+  metadata?: Record<string, unknown> | undefined
+  statusCallback?: string | undefined
+  validityPeriod?: number | undefined
+  sendAt?: string | undefined
+  smartEncoding?: boolean | undefined
+}
+
+export interface MessagePolicy {
+  readonly defaultCountry: string | undefined
+  readonly maxSegments: number
+  readonly smartEncoding: boolean
+  readonly defaultValidityPeriod: number
+  readonly maxValidityPeriod: number
+  readonly maxScheduleAheadSeconds: number
+}
+
+export type PrepareResult =
+  | { ok: true; message: MessageRecord }
+  | { ok: false; error: ErrorDef; details: Record<string, unknown> }
+
+const ALPHANUMERIC_SENDER = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/
+const SHORT_CODE = /^[0-9]{3,8}$/
+/** Scheduling a moment ago is allowed: client clocks drift. */
+const SEND_AT_TOLERANCE_MS = 60_000
+
+function fail(error: ErrorDef, details: Record<string, unknown>): PrepareResult {
+  return { ok: false, error, details }
+}
+
+/**
+ * Validates one send request and builds the message to store: E.164 destination, sender,
+ * encoding and segments, schedule and validity. Expected problems come back as data.
+ */
+export function prepareMessage(
+  req: SendRequest,
+  ctx: { apiKeyId: string | null; now: number; policy: MessagePolicy },
+): PrepareResult {
+  const { now, policy } = ctx
+  const to = parsePhone(req.to, policy.defaultCountry)
+  if (!to.ok) return fail(errors.invalid_phone_number, { field: 'to', reason: to.reason })
+
+  let from: string | null = null
+  if (req.from !== undefined) {
+    if (req.from.startsWith('+')) {
+      const parsed = parsePhone(req.from)
+      if (!parsed.ok)
+        return fail(errors.invalid_phone_number, { field: 'from', reason: parsed.reason })
+      from = parsed.e164
+    } else if (SHORT_CODE.test(req.from) || ALPHANUMERIC_SENDER.test(req.from)) {
+      from = req.from
+    } else {
+      return fail(errors.invalid_sender, { field: 'from' })
+    }
+  }
+
+  const smart = req.smartEncoding ?? policy.smartEncoding
+  const analysis = analyzeBody(req.body, { smartEncoding: smart })
+  if (analysis.segments > policy.maxSegments) {
+    return fail(errors.segment_limit_exceeded, {
+      segments: analysis.segments,
+      maxSegments: policy.maxSegments,
+      encoding: analysis.encoding,
+    })
+  }
+
+  let sendAt: number | null = null
+  if (req.sendAt !== undefined) {
+    const t = Date.parse(req.sendAt)
+    if (Number.isNaN(t)) return fail(errors.invalid_send_at, { reason: 'not_a_date' })
+    if (t < now - SEND_AT_TOLERANCE_MS)
+      return fail(errors.invalid_send_at, { reason: 'in_the_past' })
+    if (t > now + policy.maxScheduleAheadSeconds * 1000) {
+      return fail(errors.invalid_send_at, {
+        reason: 'too_far_ahead',
+        maxScheduleAheadSeconds: policy.maxScheduleAheadSeconds,
+      })
+    }
+    sendAt = Math.max(t, now)
+  }
+
+  const validityPeriod = req.validityPeriod ?? policy.defaultValidityPeriod
+  if (validityPeriod > policy.maxValidityPeriod) {
+    return fail(errors.validation_failed, {
+      field: 'validityPeriod',
+      maximum: policy.maxValidityPeriod,
+    })
+  }
+  const start = sendAt ?? now
+  const scheduled = sendAt !== null && sendAt > now
+  const metadata = req.metadata === undefined ? null : JSON.stringify(req.metadata)
+  if (metadata !== null && metadata.length > 4096) {
+    return fail(errors.validation_failed, { field: 'metadata', reason: 'larger than 4096 bytes' })
+  }
+
+  return {
+    ok: true,
+    message: {
+      id: newId('msg'),
+      api_key_id: ctx.apiKeyId,
+      direction: 'outbound',
+      to_number: to.e164,
+      from_number: from,
+      body: req.body,
+      type: req.type ?? 'transactional',
+      encoding: analysis.encoding,
+      segments: analysis.segments,
+      smart_encoding: smart ? 1 : 0,
+      status: scheduled ? 'scheduled' : 'queued',
+      error_code: null,
+      error_message: null,
+      provider: null,
+      provider_message_id: null,
+      metadata,
+      status_callback: req.statusCallback ?? null,
+      validity_period: validityPeriod,
+      valid_until: start + validityPeriod * 1000,
+      send_at: sendAt,
+      attempts: 0,
+      next_attempt_at: start,
+      lease_owner: null,
+      lease_until: null,
+      created_at: now,
+      updated_at: now,
+      sent_at: null,
+      completed_at: null,
+    },
+  }
+}

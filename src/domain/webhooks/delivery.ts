@@ -1,0 +1,18 @@
+/** An outbound webhook delivery: one event for one target, retried until it succeeds. */
+export interface WebhookDeliveryRecord {
+  id: string
+  message_id: string | null
+  endpoint_id: string | null
+  url: string
+  event_type: string
+  payload: string
+  status: 'pending' | 'succeeded' | 'failed'
+  attempts: number
+  next_attempt_at: number | null
+  lease_owner: string | null
+  lease_until: number | null
+  last_status_code: number | null
+  last_error: string | null
+  created_at: number
+  updated_at: number
+}

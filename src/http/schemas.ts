@@ -1,0 +1,195 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { MESSAGE_STATUSES } from '../domain/messages/status.js'
+import { SCOPES } from '../domain/keys/api-keys.js'
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
+
+export const SendMessageBody = Type.Object(
+  {
+    to: Type.String({
+      minLength: 1,
+      maxLength: 32,
+      description: 'Destination in E.164, or a national number read with DEFAULT_COUNTRY',
+      examples: ['+14155550100'],
+    }),
+    body: Type.String({ minLength: 1, maxLength: 10_000, description: 'Message text' }),
+    from: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description: 'E.164 number, short code or alphanumeric sender id',
+      }),
+    ),
+    type: Type.Optional(
+      Type.Union([Type.Literal('transactional'), Type.Literal('marketing')], {
+        default: 'transactional',
+      }),
+    ),
+    metadata: Type.Optional(
+      Type.Record(
+        Type.String({ maxLength: 64 }),
+        Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean(), Type.Null()]),
+        { maxProperties: 50, description: 'Your own key/value data, returned with the message' },
+      ),
+    ),
+    statusCallback: Type.Optional(
+      Type.String({
+        format: 'uri',
+        pattern: '^https?://',
+        maxLength: 2048,
+        description: 'URL that receives every status change as a signed Standard Webhook',
+      }),
+    ),
+    validityPeriod: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 604_800, description: 'Seconds the message may wait' }),
+    ),
+    sendAt: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Schedule the message (RFC 3339)' }),
+    ),
+    smartEncoding: Type.Optional(
+      Type.Boolean({ description: 'Replace look-alike Unicode punctuation with GSM-7' }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type SendMessageBody = Static<typeof SendMessageBody>
+
+export const BatchBody = Type.Object(
+  { messages: Type.Array(SendMessageBody, { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false },
+)
+export type BatchBody = Static<typeof BatchBody>
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+  },
+  { $id: 'Error' },
+)
+
+export const Message = Type.Object(
+  {
+    id: Type.String(),
+    direction: Type.Union([Type.Literal('outbound'), Type.Literal('inbound')]),
+    to: Type.String(),
+    from: Nullable(Type.String()),
+    body: Type.String(),
+    type: Type.Union([Type.Literal('transactional'), Type.Literal('marketing')]),
+    status: Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s))),
+    encoding: Type.Union([Type.Literal('GSM-7'), Type.Literal('UCS-2')]),
+    segments: Type.Integer(),
+    smartEncoding: Type.Boolean(),
+    errorCode: Nullable(Type.String()),
+    errorMessage: Nullable(Type.String()),
+    provider: Nullable(Type.String()),
+    providerMessageId: Nullable(Type.String()),
+    metadata: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    statusCallback: Nullable(Type.String()),
+    validityPeriod: Type.Integer(),
+    validUntil: Type.String({ format: 'date-time' }),
+    sendAt: Nullable(Type.String({ format: 'date-time' })),
+    attempts: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    sentAt: Nullable(Type.String({ format: 'date-time' })),
+    completedAt: Nullable(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'Message' },
+)
+
+export const MessageEvent = Type.Object({
+  status: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  errorCode: Nullable(Type.String()),
+  detail: Nullable(Type.String()),
+})
+
+export const MessageWithEvents = Type.Intersect([
+  Type.Ref(Message),
+  Type.Object({ events: Type.Array(MessageEvent) }),
+])
+
+export const BatchResult = Type.Object({
+  accepted: Type.Integer(),
+  failed: Type.Integer(),
+  data: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      message: Type.Optional(Type.Ref(Message)),
+      error: Type.Optional(
+        Type.Object({
+          code: Type.String(),
+          message: Type.String(),
+          details: Type.Optional(Type.Unknown()),
+        }),
+      ),
+    }),
+  ),
+})
+
+export const ListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s)))),
+    to: Type.Optional(Type.String({ maxLength: 32 })),
+    from: Type.Optional(Type.String({ maxLength: 32 })),
+    type: Type.Optional(Type.Union([Type.Literal('transactional'), Type.Literal('marketing')])),
+    direction: Type.Optional(Type.Union([Type.Literal('outbound'), Type.Literal('inbound')])),
+    createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
+    createdBefore: Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+)
+export type ListQuery = Static<typeof ListQuery>
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+export type IdParams = Static<typeof IdParams>
+
+export const CreateKeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    scopes: Type.Array(Type.Union(SCOPES.map((s) => Type.Literal(s))), {
+      minItems: 1,
+      uniqueItems: true,
+    }),
+  },
+  { additionalProperties: false },
+)
+export type CreateKeyBody = Static<typeof CreateKeyBody>
+
+export const ApiKeyView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String(),
+  scopes: Type.Array(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Nullable(Type.String({ format: 'date-time' })),
+  revokedAt: Nullable(Type.String({ format: 'date-time' })),
+  key: Type.Optional(Type.String({ description: 'The secret key; returned only once' })),
+})
+
+export const WebhookDeliveryView = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  eventType: Type.String(),
+  status: Type.String(),
+  attempts: Type.Integer(),
+  lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Nullable(Type.String()),
+  nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
+  createdAt: Type.String({ format: 'date-time' }),
+  attemptLog: Type.Array(
+    Type.Object({
+      attempt: Type.Integer(),
+      at: Type.String({ format: 'date-time' }),
+      durationMs: Type.Integer(),
+      statusCode: Type.Union([Type.Integer(), Type.Null()]),
+      error: Nullable(Type.String()),
+    }),
+  ),
+})

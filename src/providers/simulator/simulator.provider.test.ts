@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict'
+import { describe, mock, test } from 'node:test'
+import type { ProviderEvent } from '../provider.js'
+import { createSimulatorProvider } from './simulator.provider.js'
+import { makeSms, waitFor } from './test-helpers.js'
+
+const signal = () => AbortSignal.timeout(5000)
+
+describe('simulator provider (in-process)', () => {
+  test('maps every simulator outcome', async () => {
+    const sim = createSimulatorProvider({
+      retryAfterMs: 750,
+      rules: [
+        { match: '+1555000', outcome: 'server_error' },
+        { match: '+1555001', outcome: 'rate_limited' },
+        { match: '+1555002', outcome: 'timeout' },
+        { match: '+1555003', outcome: 'invalid_number' },
+      ],
+    })
+    const accepted = await sim.send(makeSms('+447700900123'), signal())
+    assert.equal(accepted.outcome, 'accepted')
+    assert.deepEqual(await sim.send(makeSms('+15550001'), signal()), {
+      outcome: 'retry',
+      code: 'provider_unavailable',
+    })
+    assert.deepEqual(await sim.send(makeSms('+15550011'), signal()), {
+      outcome: 'retry',
+      code: 'provider_rate_limited',
+      after: 750,
+    })
+    const timedOut = makeSms('+15550021')
+    assert.deepEqual(await sim.send(timedOut, signal()), {
+      outcome: 'retry',
+      code: 'provider_timeout',
+    })
+    assert.equal(sim.core.acceptedCount(timedOut.id), 1, 'a timeout is accepted at the provider')
+    assert.deepEqual(await sim.send(makeSms('+15550031'), signal()), {
+      outcome: 'rejected',
+      code: 'invalid_number',
+    })
+    assert.equal(sim.name, 'simulator')
+    await sim.stop?.()
+  })
+
+  test('latency is respected, and no timer is used without latency', async () => {
+    const slow = createSimulatorProvider({ latencyMs: { min: 40, max: 40 } })
+    const started = performance.now()
+    assert.equal((await slow.send(makeSms('+447700900001'), signal())).outcome, 'accepted')
+    assert.ok(performance.now() - started >= 38)
+
+    const fast = createSimulatorProvider({})
+    const spy = mock.method(globalThis, 'setTimeout')
+    try {
+      assert.equal((await fast.send(makeSms('+447700900002'), signal())).outcome, 'accepted')
+      assert.equal(spy.mock.callCount(), 0)
+    } finally {
+      spy.mock.restore()
+    }
+  })
+
+  test('an abort during the latency is a provider_timeout that never reaches the core', async () => {
+    const sim = createSimulatorProvider({ latencyMs: { min: 200, max: 200 } })
+    const started = performance.now()
+    const result = await sim.send(makeSms('+447700900003'), AbortSignal.timeout(20))
+    assert.deepEqual(result, { outcome: 'retry', code: 'provider_timeout' })
+    assert.ok(performance.now() - started < 150)
+    assert.equal(sim.core.stats().attempts, 0)
+  })
+
+  test('delivery reports flow to the sink as status events until stop()', async () => {
+    const sim = createSimulatorProvider({
+      name: 'sim-a',
+      dlrDelayMs: 5,
+      rules: [{ match: '+4477009009', outcome: 'undelivered' }],
+    })
+    const seen: Array<[string, ProviderEvent]> = []
+    await sim.start?.((name, events) => events.forEach((e) => seen.push([name, e])))
+    const ok = makeSms('+447700900100')
+    const bad = makeSms('+447700900900')
+    const okResult = await sim.send(ok, signal())
+    await sim.send(bad, signal())
+    assert.ok(await waitFor(() => (seen.length >= 2 ? true : undefined)))
+    assert.equal(okResult.outcome, 'accepted')
+    const byId = new Map<string | undefined, [string, ProviderEvent]>()
+    for (const [name, e] of seen) if (e.type === 'status') byId.set(e.messageId, [name, e])
+    const [name, delivered] = byId.get(ok.id) ?? []
+    assert.equal(name, 'sim-a')
+    assert.ok(delivered?.type === 'status')
+    assert.deepEqual(delivered, {
+      type: 'status',
+      messageId: ok.id,
+      providerMessageId: okResult.outcome === 'accepted' ? okResult.providerMessageId : '',
+      status: 'delivered',
+      at: delivered.at,
+    })
+    assert.ok(Math.abs(delivered.at - Date.now()) < 5000)
+    const undelivered = byId.get(bad.id)?.[1]
+    assert.ok(undelivered?.type === 'status')
+    assert.equal(undelivered.status, 'undelivered')
+    assert.equal(undelivered.errorCode, 'undeliverable')
+
+    await sim.stop?.()
+    await sim.send(makeSms('+447700900101'), signal())
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    assert.equal(seen.length, 2)
+  })
+})

@@ -1,0 +1,93 @@
+import type {
+  OutboundSms,
+  ProviderEvent,
+  ProviderEventSink,
+  SendResult,
+  SmsProvider,
+} from '../provider.js'
+import { SimulatorCore, type SimulatorReport, type SubmitOutcome } from './simulator-core.js'
+import type { SimulatorOptions } from './simulator-options.js'
+
+/** Options of the in-process simulator adapter. */
+export type SimulatorProviderOptions = SimulatorOptions & { name?: string }
+
+/** The one place a simulator decision becomes a normalised send result. */
+export function outcomeToSendResult(outcome: SubmitOutcome): SendResult {
+  switch (outcome.kind) {
+    case 'accepted':
+      return { outcome: 'accepted', providerMessageId: outcome.providerMessageId }
+    case 'server_error':
+      return { outcome: 'retry', code: 'provider_unavailable' }
+    case 'rate_limited':
+      return { outcome: 'retry', code: 'provider_rate_limited', after: outcome.retryAfterMs }
+    case 'timeout':
+      return { outcome: 'retry', code: 'provider_timeout' }
+    case 'invalid_number':
+      return { outcome: 'rejected', code: 'invalid_number' }
+  }
+}
+
+/** Converts a simulator delivery report to a provider event. */
+export function toProviderEvent(report: SimulatorReport): ProviderEvent {
+  const event: ProviderEvent = {
+    type: 'status',
+    messageId: report.messageId,
+    providerMessageId: report.providerMessageId,
+    status: report.status,
+    at: report.at,
+  }
+  if (report.errorCode !== undefined) event.errorCode = report.errorCode
+  return event
+}
+
+/** Resolves after `ms`, or early with `false` when `signal` aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false)
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/**
+ * In-process simulator provider. `send()` waits the deterministic latency (no timer at all
+ * when it is 0), then asks the core. An abort during the latency returns `provider_timeout`
+ * and the attempt never reaches the core. Delivery reports flow to the sink passed to
+ * `start()`; reports for messages accepted before `start()` are not produced.
+ *
+ * @example
+ * const sim = createSimulatorProvider({ transientRate: 0.05 })
+ * sim.start((name, events) => handle(name, events))
+ * await sim.send(sms, AbortSignal.timeout(5000))
+ */
+export function createSimulatorProvider(
+  options: SimulatorProviderOptions = {},
+): SmsProvider & { core: SimulatorCore } {
+  const { name = 'simulator', ...coreOptions } = options
+  const core = new SimulatorCore(coreOptions)
+  return {
+    name,
+    core,
+    async send(sms: OutboundSms, signal: AbortSignal): Promise<SendResult> {
+      if (signal.aborted) return { outcome: 'retry', code: 'provider_timeout' }
+      const latency = core.latencyFor(sms.id, sms.attempt)
+      if (latency > 0 && !(await delay(latency, signal))) {
+        return { outcome: 'retry', code: 'provider_timeout' }
+      }
+      return outcomeToSendResult(core.submit(sms))
+    },
+    start(sink: ProviderEventSink): void {
+      core.setReportHandler((reports) => sink(name, reports.map(toProviderEvent)))
+    },
+    stop(): void {
+      core.close()
+    },
+  }
+}

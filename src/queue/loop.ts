@@ -1,0 +1,109 @@
+/**
+ * A claim loop: runs `tick` until it reports no work, then sleeps `pollMs` or until woken.
+ * One loop per kind of work; no timer per item.
+ */
+export class PollingLoop {
+  #running = false
+  #wake: (() => void) | null = null
+  #timer: NodeJS.Timeout | null = null
+  #done: Promise<void> = Promise.resolve()
+  #pending = false
+
+  constructor(
+    private readonly tick: () => Promise<'more' | 'idle'>,
+    private readonly pollMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  start(): void {
+    if (this.#running) return
+    this.#running = true
+    this.#done = this.#run()
+  }
+
+  /** Skips the current sleep: new work may be due. */
+  wake(): void {
+    this.#pending = true
+    this.#wake?.()
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false
+    this.#wake?.()
+    await this.#done
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      let state: 'more' | 'idle' = 'idle'
+      this.#pending = false
+      try {
+        state = await this.tick()
+      } catch (err) {
+        this.onError(err)
+      }
+      if (!this.#running) break
+      if (state === 'more' || this.#pending) {
+        // Yield to I/O between batches so HTTP intake is never starved.
+        await new Promise<void>((r) => setImmediate(r))
+        continue
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve
+        this.#timer = setTimeout(resolve, this.pollMs)
+      })
+      if (this.#timer) clearTimeout(this.#timer)
+      this.#wake = null
+    }
+  }
+}
+
+/** Coalesces items pushed in the same turn of the event loop into one flush at a time. */
+export class Batcher<T, R> {
+  #queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = []
+  #flushing = false
+  #scheduled = false
+
+  constructor(
+    private readonly flush: (items: T[]) => Promise<R[]>,
+    private readonly maxBatch: number,
+  ) {}
+
+  push(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject })
+      this.#schedule()
+    })
+  }
+
+  get pending(): number {
+    return this.#queue.length
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing) return
+    this.#scheduled = true
+    setImmediate(() => {
+      this.#scheduled = false
+      void this.#drain()
+    })
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#flushing) return
+    this.#flushing = true
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.maxBatch)
+        try {
+          const results = await this.flush(batch.map((b) => b.item))
+          batch.forEach((b, i) => b.resolve(results[i] as R))
+        } catch (err) {
+          for (const b of batch) b.reject(err)
+        }
+      }
+    } finally {
+      this.#flushing = false
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import type { Logger } from 'pino'
+import { newId } from '../domain/ids.js'
+import type { MessageRecord } from '../domain/messages/message.js'
+import type { ProviderEvent } from '../providers/provider.js'
+import type { Store } from '../store/store.js'
+import { Batcher } from './loop.js'
+
+type StatusReport = Extract<ProviderEvent, { type: 'status' }>
+type Inbound = Extract<ProviderEvent, { type: 'inbound' }>
+
+/** How long an unmatched report is retried (its message's send may not be recorded yet). */
+const UNMATCHED_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000]
+
+/**
+ * Applies provider events: delivery reports in batched monotonic updates, inbound SMS as
+ * `received` messages. A report that matches no message yet (it can overtake the worker's
+ * own record of the send) becomes a job and is tried again later, never dropped at once.
+ */
+export class ReportIngestor {
+  readonly #batcher: Batcher<{ provider: string; report: StatusReport }, undefined>
+
+  constructor(
+    private readonly store: Store,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#batcher = new Batcher<{ provider: string; report: StatusReport }, undefined>(
+      async (items) => {
+        const byProvider = new Map<string, StatusReport[]>()
+        for (const { provider, report } of items) {
+          const list = byProvider.get(provider) ?? []
+          list.push(report)
+          byProvider.set(provider, list)
+        }
+        for (const [provider, reports] of byProvider) await this.apply(provider, reports, 0)
+        return items.map(() => undefined)
+      },
+      2000,
+    )
+  }
+
+  /** Provider event sink: fire-and-forget for in-process providers. */
+  readonly sink = (provider: string, events: ProviderEvent[]): void => {
+    this.ingest(provider, events).catch((err: unknown) =>
+      this.logger.error({ err, provider }, 'ingesting provider events failed'),
+    )
+  }
+
+  /** Resolves once the events are durably applied (webhook routes acknowledge after this). */
+  async ingest(provider: string, events: readonly ProviderEvent[]): Promise<void> {
+    const inbound = events.filter((e): e is Inbound => e.type === 'inbound')
+    const waits: Promise<unknown>[] = events
+      .filter((e): e is StatusReport => e.type === 'status')
+      .map((report) => this.#batcher.push({ provider, report }))
+    if (inbound.length > 0) waits.push(this.#storeInbound(provider, inbound))
+    await Promise.all(waits)
+  }
+
+  /** Applies reports; unmatched ones are parked as jobs for attempt `attempt + 1`. */
+  async apply(provider: string, reports: StatusReport[], attempt: number): Promise<void> {
+    const now = this.now()
+    const unmatched = await this.store.tx(() =>
+      this.store.messages.applyReports(provider, reports, now),
+    )
+    if (unmatched.length === 0) return
+    const delay = UNMATCHED_RETRY_MS[attempt]
+    if (delay === undefined) {
+      this.logger.warn(
+        { provider, count: unmatched.length },
+        'dropping reports that match no message',
+      )
+      return
+    }
+    await this.store.tx(() =>
+      this.store.jobs.enqueue(
+        unmatched.map((report) => ({
+          id: newId('job'),
+          type: 'provider_report',
+          payload: JSON.stringify({ provider, report, attempt: attempt + 1 }),
+          attempts: 0,
+          run_at: now + delay,
+          lease_owner: null,
+          lease_until: null,
+          last_error: null,
+          created_at: now,
+        })),
+      ),
+    )
+  }
+
+  async #storeInbound(provider: string, events: Inbound[]): Promise<void> {
+    const now = this.now()
+    const messages: MessageRecord[] = events.map((e) => ({
+      id: newId('msg'),
+      api_key_id: null,
+      direction: 'inbound',
+      to_number: e.to,
+      from_number: e.from,
+      body: e.body,
+      type: 'transactional',
+      encoding: 'GSM-7',
+      segments: 1,
+      smart_encoding: 0,
+      status: 'received',
+      error_code: null,
+      error_message: null,
+      provider,
+      provider_message_id: e.providerMessageId,
+      metadata: null,
+      status_callback: null,
+      validity_period: 0,
+      valid_until: e.at,
+      send_at: null,
+      attempts: 0,
+      next_attempt_at: null,
+      lease_owner: null,
+      lease_until: null,
+      created_at: now,
+      updated_at: now,
+      sent_at: null,
+      completed_at: e.at,
+    }))
+    await this.store.tx(() =>
+      this.store.messages.insertSubmissions([{ idempotency: null, messages }]),
+    )
+  }
+}

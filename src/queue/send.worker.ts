@@ -1,0 +1,161 @@
+import type { Logger } from 'pino'
+import type { Config } from '../config.js'
+import { analyzeBody } from '../domain/messages/encoding.js'
+import type { MessageRecord } from '../domain/messages/message.js'
+import { decideRetry } from '../domain/messages/retry.js'
+import { newId } from '../domain/ids.js'
+import type { SendResult, SmsProvider } from '../providers/provider.js'
+import type { OutcomeWrite } from '../store/message.repo.js'
+import type { Store } from '../store/store.js'
+import { Batcher, PollingLoop } from './loop.js'
+
+export interface SendWorkerOptions {
+  store: Store
+  /** Picks the provider for a message (routing lives in domain/routing). */
+  route: (m: MessageRecord) => SmsProvider
+  config: Config['worker']
+  logger: Logger
+  now?: () => number
+}
+
+/**
+ * Claims due messages in batches, sends them with bounded concurrency, and records outcomes
+ * in batched transactions. A crash loses nothing: claimed rows return when their lease ends.
+ */
+export class SendWorker {
+  readonly owner = newId('wrk')
+  readonly #o: SendWorkerOptions
+  readonly #loop: PollingLoop
+  readonly #outcomes: Batcher<OutcomeWrite, undefined>
+  readonly #now: () => number
+  #inflight = 0
+  #idle: (() => void) | null = null
+  #slot: (() => void) | null = null
+
+  constructor(o: SendWorkerOptions) {
+    this.#o = o
+    this.#now = o.now ?? Date.now
+    this.#loop = new PollingLoop(
+      () => this.#tick(),
+      o.config.pollMs,
+      (err) => o.logger.error({ err }, 'send worker tick failed'),
+    )
+    this.#outcomes = new Batcher<OutcomeWrite, undefined>(async (writes) => {
+      await o.store.tx(() => o.store.messages.recordOutcomes(this.owner, writes, this.#now()))
+      return writes.map(() => undefined)
+    }, 2000)
+  }
+
+  start(): void {
+    this.#loop.start()
+  }
+
+  wake(): void {
+    this.#loop.wake()
+  }
+
+  get inflight(): number {
+    return this.#inflight
+  }
+
+  /** Stops claiming and waits for in-flight sends to be recorded (or the timeout to pass). */
+  async stop(timeoutMs: number): Promise<void> {
+    await this.#loop.stop()
+    if (this.#inflight === 0) return
+    await Promise.race([
+      new Promise<void>((r) => (this.#idle = r)),
+      new Promise<void>((r) => setTimeout(r, timeoutMs).unref()),
+    ])
+  }
+
+  async #tick(): Promise<'more' | 'idle'> {
+    const { batchSize, concurrency, leaseMs } = this.#o.config
+    const room = concurrency - this.#inflight
+    if (room < Math.min(batchSize, concurrency) / 2) {
+      await new Promise<void>((r) => (this.#slot = r))
+      return 'more'
+    }
+    const limit = Math.min(batchSize, room)
+    const claimed = await this.#o.store.tx(() =>
+      this.#o.store.messages.claim(this.owner, limit, this.#now(), leaseMs),
+    )
+    for (const m of claimed) {
+      this.#inflight++
+      void this.#dispatch(m)
+    }
+    return claimed.length === limit ? 'more' : 'idle'
+  }
+
+  async #dispatch(m: MessageRecord): Promise<void> {
+    try {
+      await this.#outcomes.push(await this.#attempt(m))
+    } catch (err) {
+      // The row keeps its lease and returns to the pool when it ends: nothing is lost.
+      this.#o.logger.error({ err, messageId: m.id }, 'recording a send outcome failed')
+    } finally {
+      this.#inflight--
+      const slot = this.#slot
+      this.#slot = null
+      slot?.()
+      if (this.#inflight === 0) this.#idle?.()
+    }
+  }
+
+  async #attempt(m: MessageRecord): Promise<OutcomeWrite> {
+    const now = this.#now()
+    if (now >= m.valid_until) {
+      return {
+        kind: 'final',
+        id: m.id,
+        provider: null,
+        status: 'expired',
+        errorCode: 'validity_expired',
+        errorMessage: null,
+      }
+    }
+    const provider = this.#o.route(m)
+    let result: SendResult
+    try {
+      const text =
+        m.smart_encoding === 1 ? analyzeBody(m.body, { smartEncoding: true }).text : m.body
+      result = await provider.send(
+        {
+          id: m.id,
+          to: m.to_number,
+          from: m.from_number,
+          body: text,
+          encoding: m.encoding,
+          segments: m.segments,
+          validUntil: m.valid_until,
+          attempt: m.attempts,
+        },
+        AbortSignal.timeout(this.#o.config.providerTimeoutMs),
+      )
+    } catch (err) {
+      this.#o.logger.warn({ err, messageId: m.id, provider: provider.name }, 'provider threw')
+      result = { outcome: 'retry', code: 'provider_connection_error' }
+    }
+    switch (result.outcome) {
+      case 'accepted':
+        return {
+          kind: 'sent',
+          id: m.id,
+          provider: provider.name,
+          providerMessageId: result.providerMessageId,
+        }
+      case 'rejected':
+        return {
+          kind: 'final',
+          id: m.id,
+          provider: provider.name,
+          status: 'failed',
+          errorCode: result.code,
+          errorMessage: result.message ?? null,
+        }
+      case 'retry': {
+        const d = decideRetry(m, result, this.#now(), this.#o.config)
+        return { ...d, id: m.id, provider: provider.name }
+      }
+    }
+  }
+}

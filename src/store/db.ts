@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Sqlite from 'better-sqlite3'
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely'
+import pg from 'pg'
+import type { Config } from '../config.js'
+import { PgExecutor, SqliteExecutor, type Executor } from './executor.js'
+import { migrations } from './migrations.js'
+import type { Database } from './schema.js'
+
+/** An open database: the transaction executor for hot paths and Kysely for everything else. */
+export interface Db {
+  readonly dialect: 'sqlite' | 'postgres'
+  readonly exec: Executor
+  readonly kysely: Kysely<Database>
+  migrate(): Promise<string[]>
+  close(): Promise<void>
+}
+
+// Times and counters are BIGINT; every value we store fits in a double.
+const bigintAsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
+  oid === 20
+    ? Number
+    : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(
+        oid,
+        format,
+      )) as typeof pg.types.getTypeParser
+
+export function openDb(config: Config['database']): Db {
+  if (config.kind === 'sqlite') {
+    if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true })
+    const sqlite = new Sqlite(config.path)
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma(`synchronous = ${config.synchronous}`)
+    sqlite.pragma('busy_timeout = 5000')
+    sqlite.pragma('cache_size = -65536')
+    sqlite.pragma('temp_store = MEMORY')
+    // Kysely shares the connection for single statements only: better-sqlite3 runs each
+    // synchronously, so none can land inside a transaction run by the executor.
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+    const exec = new SqliteExecutor(sqlite)
+    return build('sqlite', exec, kysely, async () => {
+      await kysely.destroy().catch(() => undefined)
+      await exec.close()
+    })
+  }
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    max: 10,
+    options: config.schema ? `-c search_path=${config.schema}` : undefined,
+    types: { getTypeParser: bigintAsNumber },
+  })
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const exec = new PgExecutor(pool)
+  return build('postgres', exec, kysely, async () => {
+    // Kysely's destroy ends the shared pool.
+    await kysely.destroy()
+  })
+}
+
+function build(
+  dialect: Db['dialect'],
+  exec: Executor,
+  kysely: Kysely<Database>,
+  close: () => Promise<void>,
+): Db {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) }
+  return {
+    dialect,
+    exec,
+    kysely,
+    async migrate() {
+      // Kysely's migrator takes an advisory lock on PostgreSQL, so processes booting
+      // together in cluster mode run each migration once.
+      const { error, results } = await new Migrator({ db: kysely, provider }).migrateToLatest()
+      if (error) throw error instanceof Error ? error : new Error('migration failed')
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+    },
+    close,
+  }
+}

@@ -1,0 +1,264 @@
+import type { MessageRecord } from '../domain/messages/message.js'
+import { canAdvance, type MessageStatus } from '../domain/messages/status.js'
+import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
+import type { ProviderEvent } from '../providers/provider.js'
+import { rows, run, type TxProgram } from './executor.js'
+import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
+
+type Dialect = 'sqlite' | 'postgres'
+type StatusReport = Extract<ProviderEvent, { type: 'status' }>
+
+/** Builds the outbound webhook deliveries for one status change (the outbox rows). */
+export type StatusChangeFanout = (
+  message: MessageRecord,
+  change: { status: MessageStatus; errorCode: string | null; at: number },
+) => WebhookDeliveryRecord[]
+
+export interface Submission {
+  readonly idempotency: IdempotencyRow | null
+  readonly messages: readonly MessageRecord[]
+}
+
+export type SubmissionResult =
+  { outcome: 'inserted' } | { outcome: 'duplicate'; existing: IdempotencyRow }
+
+/** The worker's decision for one claimed message, already resolved by the domain. */
+export type OutcomeWrite =
+  | { kind: 'sent'; id: string; provider: string; providerMessageId: string }
+  | {
+      kind: 'retry'
+      id: string
+      provider: string | null
+      nextAttemptAt: number
+      errorCode: string
+      errorMessage: string | null
+    }
+  | {
+      kind: 'final'
+      id: string
+      provider: string | null
+      status: 'failed' | 'expired' | 'rejected'
+      errorCode: string
+      errorMessage: string | null
+    }
+
+const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')})`
+const INSERT_EVENT =
+  'INSERT INTO message_events (message_id, status, error_code, detail, at) VALUES (?, ?, ?, ?, ?)'
+const INSERT_DELIVERY =
+  'INSERT INTO webhook_deliveries (id, message_id, endpoint_id, url, event_type, payload, status, attempts, next_attempt_at, lease_owner, lease_until, last_status_code, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+
+/** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
+export class MessageRepo {
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly fanout: StatusChangeFanout,
+  ) {}
+
+  *#changed(
+    m: MessageRecord,
+    status: MessageStatus,
+    errorCode: string | null,
+    detail: string | null,
+    at: number,
+  ): Generator<ReturnType<typeof run>, void, unknown> {
+    yield run(INSERT_EVENT, [m.id, status, errorCode, detail, at])
+    for (const d of this.fanout(m, { status, errorCode, at })) {
+      yield run(INSERT_DELIVERY, [
+        d.id,
+        d.message_id,
+        d.endpoint_id,
+        d.url,
+        d.event_type,
+        d.payload,
+        d.status,
+        d.attempts,
+        d.next_attempt_at,
+        d.lease_owner,
+        d.lease_until,
+        d.last_status_code,
+        d.last_error,
+        d.created_at,
+        d.updated_at,
+      ])
+    }
+  }
+
+  /** Intake: messages, their first event and the idempotency record in one transaction. */
+  *insertSubmissions(subs: readonly Submission[]): TxProgram<SubmissionResult[]> {
+    const results: SubmissionResult[] = []
+    for (const sub of subs) {
+      const idem = sub.idempotency
+      if (idem) {
+        const inserted = (yield run(
+          'INSERT INTO idempotency_keys (api_key_id, key, request_hash, response_status, response_body, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+          [
+            idem.api_key_id,
+            idem.key,
+            idem.request_hash,
+            idem.response_status,
+            idem.response_body,
+            idem.created_at,
+            idem.expires_at,
+          ],
+        )) as number
+        if (inserted === 0) {
+          const found = (yield rows(
+            'SELECT * FROM idempotency_keys WHERE api_key_id = ? AND key = ?',
+            [idem.api_key_id, idem.key],
+          )) as IdempotencyRow[]
+          if (found[0]) {
+            results.push({ outcome: 'duplicate', existing: found[0] })
+            continue
+          }
+        }
+      }
+      for (const m of sub.messages) {
+        yield run(
+          INSERT_MESSAGE,
+          MESSAGE_COLUMNS.map((c) => m[c]),
+        )
+        yield run(INSERT_EVENT, [m.id, m.status, m.error_code, null, m.created_at])
+      }
+      results.push({ outcome: 'inserted' })
+    }
+    return results
+  }
+
+  /**
+   * Claims due messages for `owner`: queued or scheduled rows whose time has come, then rows
+   * whose lease expired (a crashed worker's). PostgreSQL skips rows other workers hold.
+   */
+  *claim(owner: string, limit: number, now: number, leaseMs: number): TxProgram<MessageRecord[]> {
+    const skip = this.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
+    const set =
+      "UPDATE messages SET status = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
+    const claimed = (yield rows(
+      `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
+      [owner, now + leaseMs, now, now, limit],
+    )) as MessageRecord[]
+    if (claimed.length < limit) {
+      const reclaimed = (yield rows(
+        `${set} WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?${skip}) RETURNING *`,
+        [owner, now + leaseMs, now, now, limit - claimed.length],
+      )) as MessageRecord[]
+      claimed.push(...reclaimed)
+    }
+    for (const m of claimed) yield* this.#changed(m, 'sending', null, `attempt ${m.attempts}`, now)
+    return claimed
+  }
+
+  /** Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. */
+  *recordOutcomes(owner: string, writes: readonly OutcomeWrite[], now: number): TxProgram<void> {
+    const lock = this.dialect === 'postgres' ? ' FOR UPDATE' : ''
+    for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (w.kind === 'sent') {
+        const found = (yield rows(
+          `SELECT * FROM messages WHERE id = ? AND lease_owner = ?${lock}`,
+          [w.id, owner],
+        )) as MessageRecord[]
+        const m = found[0]
+        if (!m) continue
+        const advance = m.status === 'sending'
+        const updated = (yield rows(
+          `UPDATE messages SET status = ?, provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = ?, error_message = ?, updated_at = ? WHERE id = ? RETURNING *`,
+          [
+            advance ? 'sent' : m.status,
+            w.provider,
+            w.providerMessageId,
+            now,
+            advance ? null : m.error_code,
+            advance ? null : m.error_message,
+            now,
+            w.id,
+          ],
+        )) as MessageRecord[]
+        if (advance && updated[0]) yield* this.#changed(updated[0], 'sent', null, null, now)
+        continue
+      }
+      const status = w.kind === 'retry' ? 'queued' : w.status
+      const updated = (yield rows(
+        `UPDATE messages SET status = ?, provider = COALESCE(?, provider), error_code = ?, error_message = ?, next_attempt_at = ?, completed_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING *`,
+        [
+          status,
+          w.provider,
+          w.errorCode,
+          w.errorMessage,
+          w.kind === 'retry' ? w.nextAttemptAt : null,
+          w.kind === 'retry' ? null : now,
+          now,
+          w.id,
+          owner,
+        ],
+      )) as MessageRecord[]
+      const m = updated[0]
+      if (!m) continue
+      const detail =
+        w.kind === 'retry' ? `retry at ${new Date(w.nextAttemptAt).toISOString()}` : null
+      yield* this.#changed(m, status, w.errorCode, detail, now)
+    }
+  }
+
+  /**
+   * Applies provider delivery reports monotonically (a late or repeated report changes
+   * nothing). Returns the reports that match no message yet, to be retried later.
+   */
+  *applyReports(
+    provider: string,
+    reports: readonly StatusReport[],
+    now: number,
+  ): TxProgram<StatusReport[]> {
+    const lock = this.dialect === 'postgres' ? ' FOR UPDATE' : ''
+    const unmatched: StatusReport[] = []
+    const sorted = [...reports].sort((a, b) =>
+      (a.messageId ?? a.providerMessageId) < (b.messageId ?? b.providerMessageId) ? -1 : 1,
+    )
+    for (const r of sorted) {
+      const found = (
+        r.messageId
+          ? yield rows(`SELECT * FROM messages WHERE id = ?${lock}`, [r.messageId])
+          : yield rows(
+              `SELECT * FROM messages WHERE provider = ? AND provider_message_id = ?${lock}`,
+              [provider, r.providerMessageId],
+            )
+      ) as MessageRecord[]
+      const m = found[0]
+      if (!m || (m.provider !== null && m.provider !== provider)) {
+        unmatched.push(r)
+        continue
+      }
+      if (!canAdvance(m.status, r.status)) continue
+      const final = r.status !== 'sent'
+      const updated = (yield rows(
+        `UPDATE messages SET status = ?, error_code = ?, completed_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?), updated_at = ? WHERE id = ? AND status = ? RETURNING *`,
+        [
+          r.status,
+          r.errorCode ?? (final ? null : m.error_code),
+          final ? r.at : null,
+          provider,
+          r.providerMessageId,
+          now,
+          m.id,
+          m.status,
+        ],
+      )) as MessageRecord[]
+      if (updated[0]) yield* this.#changed(updated[0], r.status, r.errorCode ?? null, null, now)
+    }
+    return unmatched
+  }
+
+  /** Cancels a scheduled or still-queued message. */
+  *cancel(id: string, now: number): TxProgram<MessageRecord | 'not_found' | 'not_cancelable'> {
+    const updated = (yield rows(
+      "UPDATE messages SET status = 'canceled', next_attempt_at = NULL, completed_at = ?, updated_at = ? WHERE id = ? AND status IN ('queued', 'scheduled') RETURNING *",
+      [now, now, id],
+    )) as MessageRecord[]
+    const m = updated[0]
+    if (!m) {
+      const exists = (yield rows('SELECT id FROM messages WHERE id = ?', [id])) as unknown[]
+      return exists.length > 0 ? 'not_cancelable' : 'not_found'
+    }
+    yield* this.#changed(m, 'canceled', null, null, now)
+    return m
+  }
+}

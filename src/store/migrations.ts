@@ -1,0 +1,182 @@
+import { sql, type Kysely, type Migration } from 'kysely'
+
+type Dialect = 'sqlite' | 'postgres'
+
+/** Migrations as code, in order. They run on both dialects; the only branches are types. */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  const big = dialect === 'postgres' ? 'bigint' : 'integer'
+  const serial = dialect === 'postgres' ? 'bigserial' : 'integer'
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('messages')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('api_key_id', 'text')
+          .addColumn('direction', 'text', (c) => c.notNull())
+          .addColumn('to_number', 'text', (c) => c.notNull())
+          .addColumn('from_number', 'text')
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('encoding', 'text', (c) => c.notNull())
+          .addColumn('segments', 'integer', (c) => c.notNull())
+          .addColumn('smart_encoding', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('error_code', 'text')
+          .addColumn('error_message', 'text')
+          .addColumn('provider', 'text')
+          .addColumn('provider_message_id', 'text')
+          .addColumn('metadata', 'text')
+          .addColumn('status_callback', 'text')
+          .addColumn('validity_period', 'integer', (c) => c.notNull())
+          .addColumn('valid_until', big, (c) => c.notNull())
+          .addColumn('send_at', big)
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', big)
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', big)
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .addColumn('sent_at', big)
+          .addColumn('completed_at', big)
+          .execute()
+        // Due work: the claim query walks this partial index in time order.
+        await sql`CREATE INDEX messages_due ON messages (next_attempt_at) WHERE status IN ('queued', 'scheduled')`.execute(
+          db,
+        )
+        await sql`CREATE INDEX messages_leased ON messages (lease_until) WHERE status = 'sending'`.execute(
+          db,
+        )
+        await sql`CREATE INDEX messages_provider_ref ON messages (provider, provider_message_id) WHERE provider_message_id IS NOT NULL`.execute(
+          db,
+        )
+        await db.schema
+          .createIndex('messages_to')
+          .on('messages')
+          .columns(['to_number', 'id'])
+          .execute()
+        await db.schema
+          .createIndex('messages_status')
+          .on('messages')
+          .columns(['status', 'id'])
+          .execute()
+
+        await db.schema
+          .createTable('message_events')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('error_code', 'text')
+          .addColumn('detail', 'text')
+          .addColumn('at', big, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('message_events_message')
+          .on('message_events')
+          .columns(['message_id', 'id'])
+          .execute()
+
+        await db.schema
+          .createTable('idempotency_keys')
+          .addColumn('api_key_id', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('request_hash', 'text', (c) => c.notNull())
+          .addColumn('response_status', 'integer', (c) => c.notNull())
+          .addColumn('response_body', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('expires_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('idempotency_keys_pk', ['api_key_id', 'key'])
+          .execute()
+        await db.schema
+          .createIndex('idempotency_keys_expiry')
+          .on('idempotency_keys')
+          .column('expires_at')
+          .execute()
+
+        await db.schema
+          .createTable('api_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('prefix', 'text', (c) => c.notNull())
+          .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('last_used_at', big)
+          .addColumn('revoked_at', big)
+          .execute()
+
+        await db.schema
+          .createTable('webhook_endpoints')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('url', 'text', (c) => c.notNull().unique())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute()
+
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('message_id', 'text')
+          .addColumn('endpoint_id', 'text')
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', big)
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', big)
+          .addColumn('last_status_code', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .execute()
+        await sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`.execute(
+          db,
+        )
+        await db.schema
+          .createIndex('webhook_deliveries_message')
+          .on('webhook_deliveries')
+          .columns(['message_id', 'id'])
+          .execute()
+
+        await db.schema
+          .createTable('webhook_attempts')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('delivery_id', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('at', big, (c) => c.notNull())
+          .addColumn('duration_ms', 'integer', (c) => c.notNull())
+          .addColumn('status_code', 'integer')
+          .addColumn('error', 'text')
+          .execute()
+        await db.schema
+          .createIndex('webhook_attempts_delivery')
+          .on('webhook_attempts')
+          .columns(['delivery_id', 'id'])
+          .execute()
+
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('run_at', big, (c) => c.notNull())
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', big)
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute()
+        await db.schema.createIndex('jobs_due').on('jobs').columns(['run_at']).execute()
+
+        await db.schema
+          .createTable('settings')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute()
+      },
+    },
+  }
+}

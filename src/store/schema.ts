@@ -1,0 +1,118 @@
+import type { Generated } from 'kysely'
+
+import type { MessageRecord } from '../domain/messages/message.js'
+import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
+
+/** Row shapes shared by the SQLite and PostgreSQL stores. Times are epoch milliseconds. */
+export type MessageRow = MessageRecord
+
+export interface MessageEventRow {
+  id: Generated<number>
+  message_id: string
+  status: string
+  error_code: string | null
+  detail: string | null
+  at: number
+}
+
+export interface IdempotencyRow {
+  api_key_id: string
+  key: string
+  request_hash: string
+  response_status: number
+  response_body: string
+  created_at: number
+  expires_at: number
+}
+
+export interface ApiKeyRow {
+  id: string
+  name: string
+  prefix: string
+  key_hash: string
+  scopes: string
+  created_at: number
+  last_used_at: number | null
+  revoked_at: number | null
+}
+
+export interface WebhookEndpointRow {
+  id: string
+  url: string
+  secret: string
+  enabled: number
+  created_at: number
+}
+
+export type WebhookDeliveryRow = WebhookDeliveryRecord
+
+export interface WebhookAttemptRow {
+  id: Generated<number>
+  delivery_id: string
+  attempt: number
+  at: number
+  duration_ms: number
+  status_code: number | null
+  error: string | null
+}
+
+export interface JobRow {
+  id: string
+  type: string
+  payload: string
+  attempts: number
+  run_at: number
+  lease_owner: string | null
+  lease_until: number | null
+  last_error: string | null
+  created_at: number
+}
+
+export interface SettingRow {
+  key: string
+  value: string
+}
+
+export interface Database {
+  messages: MessageRow
+  message_events: MessageEventRow
+  idempotency_keys: IdempotencyRow
+  api_keys: ApiKeyRow
+  webhook_endpoints: WebhookEndpointRow
+  webhook_deliveries: WebhookDeliveryRow
+  webhook_attempts: WebhookAttemptRow
+  jobs: JobRow
+  settings: SettingRow
+}
+
+/** Columns in insertion order for the hot-path multi-row message insert. */
+export const MESSAGE_COLUMNS = [
+  'id',
+  'api_key_id',
+  'direction',
+  'to_number',
+  'from_number',
+  'body',
+  'type',
+  'encoding',
+  'segments',
+  'smart_encoding',
+  'status',
+  'error_code',
+  'error_message',
+  'provider',
+  'provider_message_id',
+  'metadata',
+  'status_callback',
+  'validity_period',
+  'valid_until',
+  'send_at',
+  'attempts',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_until',
+  'created_at',
+  'updated_at',
+  'sent_at',
+  'completed_at',
+] as const satisfies readonly (keyof MessageRow)[]

@@ -1,0 +1,219 @@
+import type { Selectable } from 'kysely'
+import type { Db } from './db.js'
+import type { TxProgram } from './executor.js'
+import { JobRepo } from './job.repo.js'
+import { MessageRepo, type StatusChangeFanout } from './message.repo.js'
+import type {
+  ApiKeyRow,
+  IdempotencyRow,
+  MessageEventRow,
+  MessageRow,
+  WebhookAttemptRow,
+} from './schema.js'
+import { WebhookRepo } from './webhook.repo.js'
+import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
+
+export interface MessageFilter {
+  status?: string | undefined
+  to?: string | undefined
+  from?: string | undefined
+  type?: string | undefined
+  direction?: string | undefined
+  createdAfter?: number | undefined
+  createdBefore?: number | undefined
+  /** Exclusive: return messages older than this id (ids are time-ordered). */
+  beforeId?: string | undefined
+  limit: number
+}
+
+type EventView = Pick<MessageEventRow, 'status' | 'error_code' | 'detail' | 'at'>
+
+/** The store: transaction programs for the hot paths, Kysely for simple reads and writes. */
+export class Store {
+  readonly messages: MessageRepo
+  readonly webhooks: WebhookRepo
+  readonly jobs: JobRepo
+
+  constructor(
+    readonly db: Db,
+    fanout: StatusChangeFanout,
+  ) {
+    this.messages = new MessageRepo(db.dialect, fanout)
+    this.webhooks = new WebhookRepo(db.dialect)
+    this.jobs = new JobRepo(db.dialect)
+  }
+
+  get dialect(): Db['dialect'] {
+    return this.db.dialect
+  }
+
+  tx<T>(program: () => TxProgram<T>): Promise<T> {
+    return this.db.exec.transaction(program)
+  }
+
+  async getMessage(id: string): Promise<MessageRow | undefined> {
+    return this.db.kysely.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
+  async listMessages(f: MessageFilter): Promise<MessageRow[]> {
+    let q = this.db.kysely.selectFrom('messages').selectAll()
+    if (f.status) q = q.where('status', '=', f.status as MessageRow['status'])
+    if (f.to) q = q.where('to_number', '=', f.to)
+    if (f.from) q = q.where('from_number', '=', f.from)
+    if (f.type) q = q.where('type', '=', f.type as MessageRow['type'])
+    if (f.direction) q = q.where('direction', '=', f.direction as MessageRow['direction'])
+    if (f.createdAfter !== undefined) q = q.where('created_at', '>=', f.createdAfter)
+    if (f.createdBefore !== undefined) q = q.where('created_at', '<', f.createdBefore)
+    if (f.beforeId) q = q.where('id', '<', f.beforeId)
+    return q.orderBy('id', 'desc').limit(f.limit).execute()
+  }
+
+  async listEvents(messageId: string): Promise<EventView[]> {
+    return this.db.kysely
+      .selectFrom('message_events')
+      .select(['status', 'error_code', 'detail', 'at'])
+      .where('message_id', '=', messageId)
+      .orderBy('id', 'asc')
+      .execute()
+  }
+
+  async listDeliveries(messageId: string): Promise<WebhookDeliveryRecord[]> {
+    return this.db.kysely
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('message_id', '=', messageId)
+      .orderBy('id', 'asc')
+      .execute()
+  }
+
+  async listAttempts(deliveryIds: readonly string[]): Promise<Selectable<WebhookAttemptRow>[]> {
+    if (deliveryIds.length === 0) return []
+    return this.db.kysely
+      .selectFrom('webhook_attempts')
+      .selectAll()
+      .where('delivery_id', 'in', deliveryIds)
+      .orderBy('id', 'asc')
+      .execute()
+  }
+
+  async findIdempotency(apiKeyId: string, key: string): Promise<IdempotencyRow | undefined> {
+    return this.db.kysely
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('api_key_id', '=', apiKeyId)
+      .where('key', '=', key)
+      .executeTakeFirst()
+  }
+
+  async saveIdempotency(row: IdempotencyRow): Promise<void> {
+    await this.db.kysely
+      .insertInto('idempotency_keys')
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .execute()
+  }
+
+  async purgeIdempotency(now: number): Promise<number> {
+    const res = await this.db.kysely
+      .deleteFrom('idempotency_keys')
+      .where('expires_at', '<', now)
+      .executeTakeFirst()
+    return Number(res.numDeletedRows)
+  }
+
+  async insertKey(row: ApiKeyRow): Promise<void> {
+    await this.db.kysely.insertInto('api_keys').values(row).execute()
+  }
+
+  async findKeyByHash(hash: string): Promise<ApiKeyRow | undefined> {
+    return this.db.kysely
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('key_hash', '=', hash)
+      .executeTakeFirst()
+  }
+
+  async listKeys(): Promise<ApiKeyRow[]> {
+    return this.db.kysely.selectFrom('api_keys').selectAll().orderBy('created_at', 'asc').execute()
+  }
+
+  async countActiveKeys(): Promise<number> {
+    const r = await this.db.kysely
+      .selectFrom('api_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow()
+    return Number(r.n)
+  }
+
+  async revokeKey(id: string, now: number): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('api_keys')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
+    return Number(res.numUpdatedRows) > 0
+  }
+
+  async touchKey(id: string, now: number): Promise<void> {
+    await this.db.kysely
+      .updateTable('api_keys')
+      .set({ last_used_at: now })
+      .where('id', '=', id)
+      .execute()
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const r = await this.db.kysely
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst()
+    return r?.value
+  }
+
+  /** Sets a setting once; returns the value that won when several processes race. */
+  async initSetting(key: string, value: string): Promise<string> {
+    await this.db.kysely
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.doNothing())
+      .execute()
+    return (await this.getSetting(key)) ?? value
+  }
+
+  async upsertEndpoint(row: {
+    id: string
+    url: string
+    secret: string
+    created_at: number
+  }): Promise<void> {
+    await this.db.kysely
+      .insertInto('webhook_endpoints')
+      .values({ ...row, enabled: 1 })
+      .onConflict((oc) => oc.column('url').doUpdateSet({ secret: row.secret, enabled: 1 }))
+      .execute()
+  }
+
+  async listEndpoints(): Promise<{ id: string; url: string; secret: string }[]> {
+    return this.db.kysely
+      .selectFrom('webhook_endpoints')
+      .select(['id', 'url', 'secret'])
+      .where('enabled', '=', 1)
+      .execute()
+  }
+
+  async countByStatus(): Promise<Record<string, number>> {
+    const r = await this.db.kysely
+      .selectFrom('messages')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute()
+    return Object.fromEntries(r.map((x) => [x.status, Number(x.n)]))
+  }
+
+  close(): Promise<void> {
+    return this.db.close()
+  }
+}
