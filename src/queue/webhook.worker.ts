@@ -115,7 +115,10 @@ export class WebhookWorker {
     const jittered = delaySeconds * 1000 * (0.9 + 0.2 * this.#random())
     return {
       ...base,
-      result: { status: 'pending', nextAttemptAt: at + Math.max(jittered, retryAfterMs) },
+      result: {
+        status: 'pending',
+        nextAttemptAt: Math.round(at + Math.max(jittered, retryAfterMs)),
+      },
     }
   }
 }

@@ -63,7 +63,13 @@ describe('analyzeBody: GSM-7', () => {
   })
 
   test('Greek capitals with their own glyph are GSM-7, others are not', () => {
-    expectCounts(analyzeBody('\u0394\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e'), 'GSM-7', 1, 10, 10)
+    expectCounts(
+      analyzeBody('\u0394\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e'),
+      'GSM-7',
+      1,
+      10,
+      10,
+    )
     expectCounts(analyzeBody('\u0391'), 'UCS-2', 1, 1, 1) // GREEK CAPITAL ALPHA
     expectCounts(analyzeBody('\u03b1'), 'UCS-2', 1, 1, 1) // greek small alpha
   })

@@ -51,7 +51,7 @@ export function decideRetry(
     }
   }
   const delay = Math.max(result.after ?? 0, backoffDelay(m.attempts, policy, random))
-  const next = now + delay
+  const next = Math.round(now + delay)
   if (next >= m.valid_until) {
     return { kind: 'final', status: 'expired', errorCode: 'validity_expired', errorMessage: last }
   }
