@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
@@ -60,7 +60,8 @@ export async function buildApp(deps: AppDeps) {
   }
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request lines are not logged: errors are logged by the error handler (4xx at info).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimit,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,

@@ -107,9 +107,14 @@ export function analyzeBody(body: string, options?: { smartEncoding?: boolean })
 
   let segments = 1
   if (septets > GSM_SINGLE) {
-    const packer = new SegmentPacker(GSM_SINGLE, GSM_MULTIPART)
-    for (let k = 0; k < length; k++) packer.add(SEPTETS[text.charCodeAt(k)] ?? 0)
-    segments = packer.segments
+    if (septets === length) {
+      // No extension character: every character is one septet.
+      segments = Math.ceil(septets / GSM_MULTIPART)
+    } else {
+      const packer = new SegmentPacker(GSM_SINGLE, GSM_MULTIPART)
+      for (let k = 0; k < length; k++) packer.add(SEPTETS[text.charCodeAt(k)] ?? 0)
+      segments = packer.segments
+    }
   }
   return { encoding: 'GSM-7', segments, units: septets, characters: septets, text }
 }
@@ -126,33 +131,52 @@ export function isGsm7(text: string): boolean {
 }
 
 /**
- * UCS-2 analysis. `gsmPrefix` leading code units are GSM-7 characters (one grapheme each unless a
- * combining character follows, which the scan below detects). Fast path: when no code point can
- * join a cluster, each code point is one character; otherwise fall back to grapheme clusters.
+ * UCS-2 analysis. The `gsmPrefix` leading code units are GSM-7 characters, none of which joins a
+ * neighbour. Fast path: when no code point can join a cluster, each code point (a surrogate pair
+ * or a single code unit, lone surrogates included) is one character; otherwise count clusters.
  */
 function analyzeUcs2(text: string, gsmPrefix: number): BodyAnalysis {
   const length = text.length
-  const packer = length > UCS2_SINGLE ? new SegmentPacker(UCS2_SINGLE, UCS2_MULTIPART) : undefined
-  if (packer) for (let k = 0; k < gsmPrefix; k++) packer.add(1)
-
-  let characters = gsmPrefix
+  let pairs = 0
   for (let i = gsmPrefix; i < length; i++) {
     let cp = text.charCodeAt(i)
-    let size = 1
-    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < length) {
-      const low = text.charCodeAt(i + 1)
-      if (low >= 0xdc00 && low <= 0xdfff) {
+    // Nothing below U+0300 joins a neighbour (controls, Latin, symbols).
+    if (cp < 0x300) continue
+    if (isHighSurrogate(cp)) {
+      const low = text.charCodeAt(i + 1) // NaN past the end
+      if (isLowSurrogate(low)) {
         cp = (cp - 0xd800) * 0x400 + (low - 0xdc00) + 0x10000
-        size = 2
+        pairs++
         i++
       }
     }
-    // Nothing below U+0300 joins a neighbour (controls, Latin, symbols).
-    if (cp >= 0x300 && mayJoin(cp)) return analyzeClusters(text)
-    characters++
-    packer?.add(size)
+    if (mayJoin(cp)) return analyzeClusters(text)
   }
-  return { encoding: 'UCS-2', segments: packer?.segments ?? 1, units: length, characters, text }
+
+  let segments = 1
+  if (length > UCS2_SINGLE) {
+    if (pairs === 0) {
+      // Every character is one code unit.
+      segments = Math.ceil(length / UCS2_MULTIPART)
+    } else {
+      const packer = new SegmentPacker(UCS2_SINGLE, UCS2_MULTIPART)
+      for (let i = 0; i < length; i++) {
+        const isPair = isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1))
+        packer.add(isPair ? 2 : 1)
+        if (isPair) i++
+      }
+      segments = packer.segments
+    }
+  }
+  return { encoding: 'UCS-2', segments, units: length, characters: length - pairs, text }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff
 }
 
 /** UCS-2 analysis by grapheme clusters (combining marks, ZWJ sequences, flags, modifiers...). */
