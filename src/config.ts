@@ -52,6 +52,8 @@ export type ProviderConfig =
       latencyMs: { min: number; max: number }
       dlrDelayMs: number
       transientRate: number
+      /** Retry-After carried by simulated 429 answers, in milliseconds. */
+      retryAfterMs: number
       permanentRate: number
       undeliveredRate: number
       rules: { match: string; outcome: SimulatorRuleOutcome }[]
@@ -275,6 +277,7 @@ function readSimulator(r: Reader): SimulatorConfig {
     latencyMs: { min: latMin, max: lat?.[2] ? Number(lat[2]) : latMin },
     dlrDelayMs: r.int('SIMULATOR_DLR_DELAY_MS', 50),
     transientRate: r.rate('SIMULATOR_TRANSIENT_RATE', 0),
+    retryAfterMs: r.int('SIMULATOR_RETRY_AFTER_MS', 1000),
     permanentRate: r.rate('SIMULATOR_PERMANENT_RATE', 0),
     undeliveredRate: r.rate('SIMULATOR_UNDELIVERED_RATE', 0),
     rules: r.json('SIMULATOR_RULES', [], checkSimulatorRules),

@@ -39,7 +39,7 @@ export function assertValidDestinations(from: number, count: number): void {
   const invalid: string[] = []
   for (let i = from; i < from + count; i++) {
     const to = destination(i)
-    let ok = false
+    let ok: boolean
     try {
       ok = parsePhoneNumberWithError(to).isValid()
     } catch {

@@ -1,4 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
@@ -65,7 +71,13 @@ export async function buildApp(deps: AppDeps) {
     bodyLimit: deps.config.bodyLimit,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    // Errors raised by the router before any route runs (a malformed percent-encoding, a path
+    // parameter longer than maxParamLength) get the same registry body as every other error.
+    frameworkErrors: sendError,
   })
+  // Only JSON is accepted: without this, Fastify's built-in text/plain parser lets a text body
+  // through to schema validation (422) instead of answering 415 unsupported_media_type.
+  app.removeContentTypeParser('text/plain')
 
   // Bodies are validated strictly (no type coercion, unknown fields rejected); query strings
   // and params are strings on the wire, so those coerce.
@@ -104,13 +116,7 @@ export async function buildApp(deps: AppDeps) {
     })
   })
 
-  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    const body = toErrorBody(err)
-    if (body.status >= 500) req.log.error({ err, reqId: req.id }, 'request failed')
-    else req.log.info({ code: body.error.code, status: body.status }, 'request rejected')
-    if (body.status === 429 && body.retryAfter) void reply.header('retry-after', body.retryAfter)
-    void reply.code(body.status).send({ error: body.error })
-  })
+  app.setErrorHandler(sendError)
 
   app.addHook('onRequest', async () => {
     if (ctx.isShuttingDown()) throw new AppError(errors.service_unavailable)
@@ -127,6 +133,15 @@ export async function buildApp(deps: AppDeps) {
   )
   await app.register(async (hooks) => providerWebhookRoutes(hooks, ctx), { prefix: '/webhooks' })
   return app
+}
+
+/** Answers an error with its registry status and `{ error: { code, message, details? } }`. */
+function sendError(err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply): void {
+  const body = toErrorBody(err)
+  if (body.status >= 500) req.log.error({ err, reqId: req.id }, 'request failed')
+  else req.log.info({ code: body.error.code, status: body.status }, 'request rejected')
+  if (body.status === 429 && body.retryAfter) void reply.header('retry-after', body.retryAfter)
+  void reply.code(body.status).send({ error: body.error })
 }
 
 interface MappedError {
@@ -173,6 +188,7 @@ function toErrorBody(err: FastifyError | AppError): MappedError {
     FST_ERR_CTP_INVALID_CONTENT_LENGTH: errors.invalid_request,
     FST_ERR_CTP_INVALID_TYPE: errors.unsupported_media_type,
     FST_ERR_BAD_URL: errors.invalid_request,
+    FST_ERR_MAX_PARAM_LENGTH: errors.invalid_request,
     FST_ERR_ASYNC_CONSTRAINT: errors.invalid_request,
   }
   const def = byFastifyCode[e.code] ?? (e instanceof SyntaxError ? errors.invalid_json : undefined)

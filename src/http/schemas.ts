@@ -4,6 +4,12 @@ import { SCOPES } from '../domain/keys/api-keys.js'
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
 
+/**
+ * For strings stored or queried as they are: PostgreSQL text cannot hold U+0000, so a NUL
+ * would otherwise fail in the database (500) instead of validation (422).
+ */
+const NO_NUL = '^[^\\u0000]*$'
+
 export const SendMessageBody = Type.Object(
   {
     to: Type.String({
@@ -12,7 +18,12 @@ export const SendMessageBody = Type.Object(
       description: 'Destination in E.164, or a national number read with DEFAULT_COUNTRY',
       examples: ['+14155550100'],
     }),
-    body: Type.String({ minLength: 1, maxLength: 10_000, description: 'Message text' }),
+    body: Type.String({
+      minLength: 1,
+      maxLength: 10_000,
+      pattern: NO_NUL,
+      description: 'Message text',
+    }),
     from: Type.Optional(
       Type.String({
         minLength: 1,
@@ -29,7 +40,12 @@ export const SendMessageBody = Type.Object(
       Type.Record(
         Type.String({ maxLength: 64 }),
         Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean(), Type.Null()]),
-        { maxProperties: 50, description: 'Your own key/value data, returned with the message' },
+        {
+          maxProperties: 50,
+          // A Record's key schema only names the keys' pattern; the length needs propertyNames.
+          propertyNames: { maxLength: 64 },
+          description: 'Your own key/value data, returned with the message',
+        },
       ),
     ),
     statusCallback: Type.Optional(
@@ -135,7 +151,7 @@ export const ListQuery = Type.Object(
   {
     status: Type.Optional(Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s)))),
     to: Type.Optional(Type.String({ maxLength: 32 })),
-    from: Type.Optional(Type.String({ maxLength: 32 })),
+    from: Type.Optional(Type.String({ maxLength: 32, pattern: NO_NUL })),
     type: Type.Optional(Type.Union([Type.Literal('transactional'), Type.Literal('marketing')])),
     direction: Type.Optional(Type.Union([Type.Literal('outbound'), Type.Literal('inbound')])),
     createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
@@ -147,12 +163,14 @@ export const ListQuery = Type.Object(
 )
 export type ListQuery = Static<typeof ListQuery>
 
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+export const IdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: NO_NUL }),
+})
 export type IdParams = Static<typeof IdParams>
 
 export const CreateKeyBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: NO_NUL }),
     scopes: Type.Array(Type.Union(SCOPES.map((s) => Type.Literal(s))), {
       minItems: 1,
       uniqueItems: true,

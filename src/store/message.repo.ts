@@ -42,7 +42,29 @@ export type OutcomeWrite =
       errorMessage: string | null
     }
 
-const INSERT_MESSAGE = `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')})`
+const MESSAGE_ROW = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`
+const INSERT_MESSAGES = `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES `
+const INSERT_EVENTS =
+  'INSERT INTO message_events (message_id, status, error_code, detail, at) VALUES '
+/** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
+const CHUNK = 64
+
+/** Multi-row inserts of messages and their first events, in chunks of CHUNK rows. */
+function* insertMessageRows(
+  messages: readonly MessageRecord[],
+): Generator<ReturnType<typeof run>, void, unknown> {
+  for (let i = 0; i < messages.length; i += CHUNK) {
+    const chunk = messages.slice(i, i + CHUNK)
+    const params: unknown[] = []
+    const events: unknown[] = []
+    for (const m of chunk) {
+      for (const c of MESSAGE_COLUMNS) params.push(m[c])
+      events.push(m.id, m.status, m.error_code, null, m.created_at)
+    }
+    yield run(INSERT_MESSAGES + Array(chunk.length).fill(MESSAGE_ROW).join(', '), params)
+    yield run(INSERT_EVENTS + Array(chunk.length).fill('(?, ?, ?, ?, ?)').join(', '), events)
+  }
+}
 const INSERT_EVENT =
   'INSERT INTO message_events (message_id, status, error_code, detail, at) VALUES (?, ?, ?, ?, ?)'
 const INSERT_DELIVERY =
@@ -87,6 +109,7 @@ export class MessageRepo {
   /** Intake: messages, their first event and the idempotency record in one transaction. */
   *insertSubmissions(subs: readonly Submission[]): TxProgram<SubmissionResult[]> {
     const results: SubmissionResult[] = []
+    const accepted: MessageRecord[] = []
     for (const sub of subs) {
       const idem = sub.idempotency
       if (idem) {
@@ -113,15 +136,10 @@ export class MessageRepo {
           }
         }
       }
-      for (const m of sub.messages) {
-        yield run(
-          INSERT_MESSAGE,
-          MESSAGE_COLUMNS.map((c) => m[c]),
-        )
-        yield run(INSERT_EVENT, [m.id, m.status, m.error_code, null, m.created_at])
-      }
+      accepted.push(...sub.messages)
       results.push({ outcome: 'inserted' })
     }
+    yield* insertMessageRows(accepted)
     return results
   }
 

@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { sql } from 'kysely'
-import { startSimulatorServer, type SimulatorServer } from '../../src/providers/simulator/simulator.server.js'
+import {
+  startSimulatorServer,
+  type SimulatorServer,
+} from '../../src/providers/simulator/simulator.server.js'
 import { freshDatabase, TEST_DB } from '../support/harness.js'
 import {
   apiClient,
@@ -160,6 +163,8 @@ test(
         .then((r) => Object.fromEntries(r.rows.map((row) => [row.status, Number(row.n)]))),
     )
     const inFlightAtKill = atKill.sending ?? 0
+    // Sends the simulator took before the kill: in-flight ones among them are the re-send risk.
+    const simulatorAcceptedAtKill = sim.core.stats().accepted
 
     // Phase 2: restart on the same database and submit the rest.
     const second = startChild('switchboard#2')
@@ -209,6 +214,7 @@ test(
       storedTotal: rows.length,
       statusesAtKill: atKill,
       inFlightAtKill,
+      simulatorAcceptedAtKill,
       simulatorAttempts: stats.attempts,
       uniqueAccepted: stats.uniqueAccepted,
       duplicates: stats.duplicates,

@@ -165,7 +165,10 @@ export function apiClient(baseUrl: string, apiKey: string, connections = 16) {
         signal: AbortSignal.timeout(timeoutMs),
       })
       const text = await res.body.text()
-      return { status: res.statusCode, body: text === '' ? undefined : (JSON.parse(text) as unknown) }
+      return {
+        status: res.statusCode,
+        body: text === '' ? undefined : (JSON.parse(text) as unknown),
+      }
     },
     close: () => agent.close(),
   }

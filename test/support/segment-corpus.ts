@@ -25,13 +25,15 @@ const GSM_BASIC =
 const GSM_EXTENSION = '\f^{}\\[~]|\u20ac'
 
 /** Single non-GSM BMP characters: accents, Greek lower case, Cyrillic, CJK, symbols. */
+// prettier-ignore
 const UCS2_SINGLE = [
   '\u00e1', '\u00e7', '\u00ed', '\u00f3', '\u00fa', '\u00e2', '\u0151', '\u0142', '\u03b1',
   '\u03b2', '\u03c9', '\u0410', '\u0436', '\u4e2d', '\u6587', '\u65e5', '\u672c', '\uac00',
   '\ud55c', '\u0e01', '\u05d0', '\u0627', '\u2603', '\u2122', '`', '\u00a0', '\t', '\u2665',
-] // prettier-ignore
+]
 
 /** Multi-code-unit graphemes and joining sequences. */
+// prettier-ignore
 const CLUSTERS = [
   '\u{1F600}', '\u{1F44D}', '\u{1F4A9}', '\u{1F680}', '\u{1F937}', '\u{1F9D1}', // emoji
   '\u{1F44D}\u{1F3FD}', '\u{1F469}\u{1F3FF}', '\u261D\u{1F3FB}', 'a\u{1F3FB}', '\u{1F3FB}', // skin tones
@@ -46,15 +48,16 @@ const CLUSTERS = [
   '\u1100\u1161\u11A8', '\u1100\u1100\u1161', '\uAC00\u11A8', // Hangul jamo
   '\uD83D', '\uDE00', '\uDBFF', '\uD83D\uD83D', '\uDE00\uD83D', // lone surrogates
   '\r\n', '\r\n\u0301', '\u200D', '\u200B', '\uFEFF', '\u{20BB7}', '\u{1D11E}', // misc
-] // prettier-ignore
+]
 
 /** Characters smart encoding replaces (curly quotes, dashes, spaces, full-width...). */
+// prettier-ignore
 const SMART = [
   '\u201c', '\u201d', '\u2018', '\u2019', '\u00ab', '\u00bb', '\u2013', '\u2014', '\u2026',
   '\u00a0', '\u2002', '\u2009', '\u202f', '\u3000', '\u200b', '\u200c', '\u2060', '\ufeff',
   '\t', '\uff21', '\uff41', '\uff10', '\uff01', '\u2022', '\u00bd', '\u203c', '\u0302', '\u0303',
   '\u0313', '\u00b4', '`', '\u2028', '\u0000', '\u0080', '\u02c6', '\uff5b', '\u2039', '\u3002',
-] // prettier-ignore
+]
 
 const SEPTET_TARGETS = [160, 306, 459, 612]
 const UNIT_TARGETS = [70, 134, 201, 268]

@@ -131,9 +131,10 @@ export function isGsm7(text: string): boolean {
 }
 
 /**
- * UCS-2 analysis. The `gsmPrefix` leading code units are GSM-7 characters, none of which joins a
- * neighbour. Fast path: when no code point can join a cluster, each code point (a surrogate pair
- * or a single code unit, lone surrogates included) is one character; otherwise count clusters.
+ * UCS-2 analysis. The `gsmPrefix` leading code units are GSM-7 characters, which only join a
+ * cluster when a combining character follows (the scan sees that one). Fast path: when no code
+ * point can join a cluster, each code point (a surrogate pair or a single code unit, lone
+ * surrogates included) is one character; otherwise count grapheme clusters.
  */
 function analyzeUcs2(text: string, gsmPrefix: number): BodyAnalysis {
   const length = text.length

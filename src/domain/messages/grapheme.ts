@@ -102,7 +102,7 @@ export function mayJoin(cp: number): boolean {
   return JOINING[classOf(cp)] === 1
 }
 
-/** Code point at `index` and its UTF-16 length; a lone surrogate is its own code point. */
+/** Code point at `index` (a surrogate pair is combined; a lone surrogate is its own code point). */
 function codePointAt(text: string, index: number): number {
   const high = text.charCodeAt(index)
   if (high >= 0xd800 && high <= 0xdbff && index + 1 < text.length) {
@@ -139,7 +139,7 @@ export function graphemeEnd(text: string, start: number): number {
   let beforePrev = NONE
   let count = 0 // code points after the first one
   let allExtend = true // ...which are all Extend
-  let anyRegional = false // ...of which one is a regional indicator
+  let anyRegional = false // ...any of which is a regional indicator
   let anyExtend = first === EXTEND // Extend anywhere in the cluster
   let regional = RI_EMPTY
 
@@ -191,9 +191,9 @@ function joins(
   if ((prev === LV || prev === V) && (next === V || next === T)) return true
   if ((prev === LVT || prev === T) && next === T) return true
   // GB9, GB9a, GB9b: extenders, spacing marks, prepended marks.
-  if (extends_(next) || prev === PREPEND) return true
-  // GB10: emoji modifier after an emoji base, with at most one Extend in between (as the
-  // reference implementation checks it).
+  if (isExtender(next) || prev === PREPEND) return true
+  // GB10: emoji modifier after an emoji base. With Extend in the cluster, the reference
+  // implementation only looks at the last one, which must directly follow the base.
   if (next === E_MODIFIER) {
     if (anyExtend ? prev === EXTEND && isEmojiBase(beforePrev) : isEmojiBase(prev)) return true
   }
@@ -204,6 +204,6 @@ function joins(
   return prev === REGIONAL && next === REGIONAL
 }
 
-function extends_(cls: number): boolean {
+function isExtender(cls: number): boolean {
   return cls === EXTEND || cls === ZWJ || cls === SPACING_MARK
 }

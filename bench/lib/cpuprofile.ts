@@ -1,0 +1,145 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { REPO_ROOT } from './proc.js'
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  hitCount?: number
+  children?: number[]
+}
+
+export interface CpuProfile {
+  nodes: ProfileNode[]
+  startTime: number
+  endTime: number
+  samples?: number[]
+}
+
+export interface ProfileRow {
+  name: string
+  ms: number
+  pct: number
+}
+
+export interface ProfileSummary {
+  totalMs: number
+  /** Self time by function. */
+  selfByFunction: ProfileRow[]
+  /** Self time by where the code lives: a file of ours, an npm package, node internals, GC. */
+  selfByArea: ProfileRow[]
+  /** Inclusive time of our own (src/) functions. */
+  inclusiveOurs: ProfileRow[]
+}
+
+function where(url: string): string {
+  if (url === '') return ''
+  if (url.startsWith('node:')) return 'node:internal'
+  const path = url.startsWith('file:') ? fileURLToPath(url) : url
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
+  if (pkg) return `npm:${pkg[1]}`
+  const rel = relative(REPO_ROOT, path)
+  return rel.startsWith('..') ? path : rel
+}
+
+function label(n: ProfileNode): string {
+  const { functionName, url, lineNumber } = n.callFrame
+  const loc = where(url)
+  const fn = functionName || '(anonymous)'
+  return loc ? `${fn} ${loc}:${lineNumber + 1}` : fn
+}
+
+function area(n: ProfileNode): string {
+  const loc = where(n.callFrame.url)
+  if (loc) return loc
+  const fn = n.callFrame.functionName
+  // Native frames without a script: GC, idle, the VM itself, or a builtin (e.g. JSON.parse).
+  return fn.startsWith('(') ? fn : `native:${fn || '(anonymous)'}`
+}
+
+function top(map: Map<string, number>, msPerHit: number, total: number, n: number): ProfileRow[] {
+  return [...map.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([name, hits]) => ({
+      name,
+      ms: Math.round(hits * msPerHit),
+      pct: Math.round((hits / total) * 1000) / 10,
+    }))
+}
+
+/** The busiest thread's profile (most non-idle samples) among the .cpuprofile files in `dir`. */
+export function mainThreadProfile(dir: string): CpuProfile {
+  let best: { p: CpuProfile; busy: number } | undefined
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
+    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile
+    const busy = p.nodes
+      .filter((n) => n.callFrame.functionName !== '(idle)')
+      .reduce((s, n) => s + (n.hitCount ?? 0), 0)
+    if (!best || busy > best.busy) best = { p, busy }
+  }
+  if (!best) throw new Error(`no .cpuprofile in ${dir}`)
+  return best.p
+}
+
+/** Summarises a V8 CPU profile (as written by `node --cpu-prof`). */
+export function summariseProfile(p: CpuProfile, rows = 25): ProfileSummary {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]))
+  const totalHits = p.nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0) || 1
+  const totalMs = (p.endTime - p.startTime) / 1000
+  const msPerHit = totalMs / totalHits
+
+  const self = new Map<string, number>()
+  const areas = new Map<string, number>()
+  for (const n of p.nodes) {
+    const hits = n.hitCount ?? 0
+    if (hits === 0) continue
+    self.set(label(n), (self.get(label(n)) ?? 0) + hits)
+    areas.set(area(n), (areas.get(area(n)) ?? 0) + hits)
+  }
+
+  // Inclusive time of src/ functions: each sample counts once per function on its stack.
+  const inclusive = new Map<string, number>()
+  const root = p.nodes[0]
+  const walk = (n: ProfileNode, onStack: Set<string>): number => {
+    let hits = n.hitCount ?? 0
+    const key = where(n.callFrame.url).startsWith('src/') ? label(n) : undefined
+    const counted = key !== undefined && !onStack.has(key)
+    if (counted) onStack.add(key)
+    for (const c of n.children ?? []) {
+      const child = byId.get(c)
+      if (child) hits += walk(child, onStack)
+    }
+    if (counted) {
+      onStack.delete(key)
+      inclusive.set(key, (inclusive.get(key) ?? 0) + hits)
+    }
+    return hits
+  }
+  if (root) walk(root, new Set())
+
+  return {
+    totalMs: Math.round(totalMs),
+    selfByFunction: top(self, msPerHit, totalHits, rows),
+    selfByArea: top(areas, msPerHit, totalHits, rows),
+    inclusiveOurs: top(inclusive, msPerHit, totalHits, rows),
+  }
+}
+
+/** The summary as printable text. */
+export function formatProfile(title: string, s: ProfileSummary): string {
+  const table = (head: string, r: ProfileRow[]) =>
+    [
+      head,
+      ...r.map(
+        (x) => `  ${x.pct.toFixed(1).padStart(5)}%  ${String(x.ms).padStart(7)} ms  ${x.name}`,
+      ),
+    ].join('\n')
+  return [
+    `--- CPU profile: ${title} (${s.totalMs} ms wall) ---`,
+    table('self time by area:', s.selfByArea),
+    table('self time by function:', s.selfByFunction),
+    table('inclusive time, src/ functions:', s.inclusiveOurs),
+  ].join('\n')
+}

@@ -1,0 +1,154 @@
+import { join } from 'node:path'
+import Sqlite from 'better-sqlite3'
+import { loadConfig, type Config } from '../../src/config.js'
+import { Child, RssSampler } from './proc.js'
+
+export interface StartOptions {
+  /** Fresh directory for this server's database. */
+  dir: string
+  /** Wall-clock limit after which the server stops itself. */
+  maxMs: number
+  /** `start --role`: `all` (HTTP + workers + simulator) or `api` (HTTP intake only). */
+  role?: 'all' | 'api'
+  /**
+   * Write V8 CPU profiles of the whole run into this directory: one file per thread (the tsx
+   * loader hooks run on a thread of their own).
+   */
+  cpuProfileDir?: string
+}
+
+function profileArgs(dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
+}
+
+/** A running Switchboard (`src/cli/run.ts start`) on SQLite with the in-process simulator. */
+export class SwitchboardServer {
+  readonly rss: RssSampler
+
+  private constructor(
+    readonly child: Child,
+    readonly url: string,
+    readonly apiKey: string,
+    readonly dbPath: string,
+    readonly durability: { journalMode: string; synchronous: string },
+    /** The configuration the server reads from the environment it was given. */
+    readonly config: Config,
+  ) {
+    this.rss = new RssSampler(child.pid)
+  }
+
+  static async start(o: StartOptions): Promise<SwitchboardServer> {
+    const dbPath = join(o.dir, 'bench.db')
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: `sqlite:${dbPath}`,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+      // Settings a developer shell may carry that would change what is measured.
+      SWITCHBOARD_CONFIG: '',
+      SIMULATOR_URL: '',
+      WEBHOOK_ENDPOINTS: '',
+    }
+    const config = loadConfig(env)
+    if (config.database.kind !== 'sqlite') throw new Error('expected the SQLite store')
+    const child = new Child({
+      name: 'switchboard',
+      script: 'src/cli/run.ts',
+      args: ['start', '--role', o.role ?? 'all'],
+      env,
+      nodeArgs: profileArgs(o.cpuProfileDir),
+      maxMs: o.maxMs,
+    })
+    try {
+      const [url, apiKey] = await Promise.all([
+        child.waitFor('listening log line', listeningUrl, 30_000),
+        child.waitFor('admin key', (l) => /\b(sb_live_[0-9A-Za-z]{38})\b/.exec(l)?.[1], 30_000),
+      ])
+      const db = new Sqlite(dbPath, { readonly: true, fileMustExist: true })
+      const journalMode = String(db.pragma('journal_mode', { simple: true }))
+      db.close()
+      return new SwitchboardServer(
+        child,
+        url,
+        apiKey,
+        dbPath,
+        {
+          journalMode,
+          synchronous: config.database.synchronous,
+        },
+        config,
+      )
+    } catch (err) {
+      await child.stop(2_000)
+      throw err
+    }
+  }
+
+  /** Stops the server; returns its peak RSS in bytes. */
+  async stop(): Promise<number> {
+    const peak = this.rss.stop()
+    await this.child.stop()
+    return peak
+  }
+}
+
+function listeningUrl(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown }
+    return entry.msg === 'switchboard listening' && typeof entry.url === 'string'
+      ? entry.url
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The bare Fastify ceiling (bench/bare-server.ts). */
+export class BareServer {
+  readonly rss: RssSampler
+
+  private constructor(
+    readonly child: Child,
+    readonly url: string,
+  ) {
+    this.rss = new RssSampler(child.pid)
+  }
+
+  static async start(o: { maxMs: number; cpuProfileDir?: string }): Promise<BareServer> {
+    const child = new Child({
+      name: 'bare-server',
+      script: 'bench/bare-server.ts',
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1' },
+      nodeArgs: profileArgs(o.cpuProfileDir),
+      maxMs: o.maxMs,
+    })
+    try {
+      const url = await child.waitFor(
+        'url line',
+        (l) => {
+          if (!l.startsWith('{"url"')) return undefined
+          return (JSON.parse(l) as { url: string }).url
+        },
+        30_000,
+      )
+      return new BareServer(child, url)
+    } catch (err) {
+      await child.stop(2_000)
+      throw err
+    }
+  }
+
+  async stop(): Promise<number> {
+    const peak = this.rss.stop()
+    await this.child.stop()
+    return peak
+  }
+}
+
+/** A read-only connection to a server's database, for cheap progress counts. */
+export function openReadOnly(dbPath: string): Sqlite.Database {
+  return new Sqlite(dbPath, { readonly: true, fileMustExist: true })
+}

@@ -1,0 +1,591 @@
+/**
+ * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments] [--quick]`.
+ *
+ * Every server under test runs in its own child process on a fresh SQLite database in a temp
+ * directory, with the in-process simulator, listening on 127.0.0.1 only; the load generator
+ * (autocannon) runs in this process. Prints each figure next to its target as it completes,
+ * then a table and a JSON summary. See BENCHMARKS.md.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+import { formatProfile, mainThreadProfile, summariseProfile } from './lib/cpuprofile.js'
+import { assertValidDestinations, batchBodies, sendBody } from './lib/load.js'
+import { REPO_ROOT, stopAll } from './lib/proc.js'
+import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
+
+const PARTS = ['bare', 'intake', 'batch', 'e2e', 'segments'] as const
+type Part = (typeof PARTS)[number]
+
+const USAGE = `npm run bench [-- options]
+
+  --only LIST       comma-separated parts: intake,batch,e2e,segments (and bare, which
+                    intake always includes because intake is reported as a ratio of it)
+  --quick           short durations and fewer messages: a smoke run, not for the record
+  --duration S      measured seconds per HTTP load run (default 10, quick 3)
+  --messages N      end-to-end messages, a multiple of 1000 (default 50000, quick 10000)
+  --role all|api    server role for the intake and batch runs (default all: the send
+                    worker and simulator run in the same process, as with \`start\`)
+  --profile         also write V8 CPU profiles of every server (.tmp/bench-profiles/) and
+                    print where the time goes; the figures of such a run are slower
+  --keep            keep the temp directory with the databases
+  --strict          exit 1 when a target is missed`
+
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    messages: { type: 'string' },
+    role: { type: 'string', default: 'all' },
+    profile: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+if (flags.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`)
+  process.exit(2)
+}
+
+const selected = new Set<Part>()
+for (const p of (flags.only ?? PARTS.join(',')).split(',').map((s) => s.trim())) {
+  if (!(PARTS as readonly string[]).includes(p)) fail(`unknown part "${p}"`)
+  selected.add(p as Part)
+}
+if (selected.has('intake')) selected.add('bare')
+if (flags.role !== 'all' && flags.role !== 'api') fail('--role must be all or api')
+const role = flags.role
+
+const quick = flags.quick
+const settings = {
+  warmupS: quick ? 1 : 2,
+  durationS: flags.duration ? Number(flags.duration) : quick ? 3 : 10,
+  connections: 50,
+  batchConnections: 4,
+  batchSize: 1000,
+  /** Distinct request bodies each load run cycles through. */
+  intakeBodies: 500,
+  batchBodies: quick ? 10 : 20,
+  e2eMessages: flags.messages ? Number(flags.messages) : quick ? 10_000 : 50_000,
+  e2eConcurrency: 4,
+  e2eTimeoutMs: quick ? 60_000 : 180_000,
+  segmentsCount: quick ? 2_000 : 10_000,
+}
+if (!Number.isInteger(settings.durationS) || settings.durationS < 1 || settings.durationS > 60) {
+  fail('--duration must be 1 to 60 seconds')
+}
+const m = settings.e2eMessages
+if (!Number.isInteger(m) || m < 1000 || m > 200_000 || m % settings.batchSize !== 0) {
+  fail('--messages must be a multiple of 1000 from 1000 to 200000')
+}
+
+/** Hard limit for the whole run; every child also stops itself a little after it. */
+const budgetMs = quick ? 5 * 60_000 : 15 * 60_000
+const childMaxMs = budgetMs + 60_000
+
+const TARGETS = {
+  intakeRatio: 0.35,
+  batchMsgsPerSec: 50_000,
+  e2eMsgsPerSec: 5_000,
+  peakRssBytes: 300 * 1024 * 1024,
+  segmentsRatio: 10,
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface HttpFigures {
+  /** Mean of autocannon's per-second request counts. */
+  reqPerSec: number
+  p50Ms: number
+  p99Ms: number
+  meanMs: number
+  ok: number
+  non2xx: number
+  errors: number
+  timeouts: number
+  durationS: number
+  statusCodes: Record<string, number>
+}
+
+interface Check {
+  figure: string
+  value: string
+  target: string
+  pass: boolean
+}
+
+const results: Record<string, unknown> = {}
+const checks: Check[] = []
+const peaks: Record<string, number> = {}
+let durability: { journalMode: string; synchronous: string } | undefined
+let profileDir: string | undefined
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const mb = (bytes: number) => `${fmt(bytes / 1024 / 1024, 1)} MB`
+
+function check(figure: string, value: string, target: string, pass: boolean): void {
+  checks.push({ figure, value, target, pass })
+  console.log(`  => ${figure}: ${value}   target ${target}   ${pass ? 'PASS' : 'FAIL'}`)
+}
+
+function figures(r: autocannon.Result): HttpFigures {
+  const statusCodes: Record<string, number> = {}
+  for (const [code, s] of Object.entries(r.statusCodeStats)) statusCodes[code] = s.count
+  return {
+    reqPerSec: Math.round(r.requests.average),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    meanMs: r.latency.mean,
+    ok: r['2xx'],
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    durationS: r.duration,
+    statusCodes,
+  }
+}
+
+function printHttp(label: string, f: HttpFigures): void {
+  console.log(
+    `[${label}] ${fmt(f.reqPerSec)} req/s  p50 ${f.p50Ms} ms  p99 ${f.p99Ms} ms  ` +
+      `2xx ${fmt(f.ok)}  non-2xx ${f.non2xx}  errors ${f.errors}  timeouts ${f.timeouts}  ` +
+      `(${f.durationS} s)`,
+  )
+}
+
+/** One autocannon run (after its warm-up) with the settings shared by every HTTP figure. */
+async function load(
+  url: string,
+  path: string,
+  bodies: readonly string[],
+  connections: number,
+  apiKey: string,
+): Promise<{ main: autocannon.Result; warmupOk: number }> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: settings.durationS,
+    warmup: { connections, duration: settings.warmupS },
+    timeout: 30,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    requests: bodies.map((body) => ({ method: 'POST', path, body })),
+  })
+  return { main: result, warmupOk: result.warmup?.['2xx'] ?? 0 }
+}
+
+/** A single request before the load, so a wrong payload fails loudly with its answer. */
+async function probe(url: string, apiKey: string, body: string): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body,
+  })
+  const text = await res.text()
+  if (res.status !== 202) throw new Error(`probe ${url} answered ${res.status}: ${text}`)
+  const parsed = JSON.parse(text) as { failed?: number }
+  if (parsed.failed) throw new Error(`probe ${url}: ${parsed.failed} messages failed: ${text}`)
+}
+
+function countMessages(dbPath: string): number {
+  const db = openReadOnly(dbPath)
+  try {
+    return db.prepare('SELECT count(*) FROM messages').pluck().get() as number
+  } finally {
+    db.close()
+  }
+}
+
+let seq = 0
+/** A fresh directory for one server's CPU profiles, when profiling. */
+function profileFor(name: string): string | undefined {
+  if (!profileDir) return undefined
+  const dir = join(profileDir, `${String(++seq).padStart(2, '0')}-${name}`)
+  mkdirSync(dir, { recursive: true })
+  return dir
+}
+
+function printProfile(dir: string | undefined, title: string): void {
+  if (!dir) return
+  try {
+    console.log(formatProfile(title, summariseProfile(mainThreadProfile(dir))))
+  } catch (err) {
+    console.log(`(no CPU profile for ${title}: ${(err as Error).message})`)
+  }
+}
+
+async function withSwitchboard<T>(
+  name: string,
+  dir: string,
+  serverRole: 'all' | 'api',
+  body: (s: SwitchboardServer) => Promise<T>,
+): Promise<T> {
+  const prof = profileFor(`switchboard-${name}`)
+  const server = await SwitchboardServer.start({
+    dir,
+    role: serverRole,
+    maxMs: childMaxMs,
+    ...(prof ? { cpuProfileDir: prof } : {}),
+  })
+  durability ??= server.durability
+  try {
+    return await body(server)
+  } finally {
+    const peak = await server.stop()
+    peaks[name] = peak
+    console.log(`  switchboard peak RSS during ${name}: ${mb(peak)}`)
+    printProfile(prof, `switchboard, ${name}`)
+  }
+}
+
+// --- (d) the ceiling ------------------------------------------------------------------------
+
+const intakeBodies = () => {
+  assertValidDestinations(0, settings.intakeBodies)
+  return Array.from({ length: settings.intakeBodies }, (_, i) => JSON.stringify(sendBody(i)))
+}
+
+async function runBare(): Promise<HttpFigures> {
+  console.log(
+    `\n[bare] bare Fastify JSON POST, ${settings.connections} connections, ` +
+      `${settings.warmupS} s warm-up + ${settings.durationS} s`,
+  )
+  const prof = profileFor('bare')
+  const server = await BareServer.start({
+    maxMs: childMaxMs,
+    ...(prof ? { cpuProfileDir: prof } : {}),
+  })
+  try {
+    const bodies = intakeBodies()
+    // Any well-formed key: the bare server ignores it, but the request bytes match intake's.
+    const { main } = await load(
+      server.url,
+      '/v1/messages',
+      bodies,
+      settings.connections,
+      'sb_live_bench',
+    )
+    const f = figures(main)
+    printHttp('bare', f)
+    results.bare = f
+    return f
+  } finally {
+    peaks.bare = await server.stop()
+    printProfile(prof, 'bare server')
+  }
+}
+
+// --- (a) intake ------------------------------------------------------------------------------
+
+async function runIntake(dir: string, bare: HttpFigures | undefined): Promise<void> {
+  console.log(
+    `\n[intake] POST /v1/messages, ${settings.connections} connections, ` +
+      `${settings.warmupS} s warm-up + ${settings.durationS} s, role ${role}`,
+  )
+  const bodies = intakeBodies()
+  await withSwitchboard('intake', dir, role, async (s) => {
+    await probe(`${s.url}/v1/messages`, s.apiKey, bodies[0] ?? '')
+    const { main, warmupOk } = await load(
+      s.url,
+      '/v1/messages',
+      bodies,
+      settings.connections,
+      s.apiKey,
+    )
+    const f = figures(main)
+    printHttp('intake', f)
+    // Every 2xx must be a stored row (requests cut off when the run stops may add a few).
+    const stored = countMessages(s.dbPath)
+    const answered = 1 + warmupOk + f.ok
+    console.log(`  stored messages: ${fmt(stored)} (2xx answers incl. warm-up: ${fmt(answered)})`)
+    const ratio = bare ? f.reqPerSec / bare.reqPerSec : Number.NaN
+    results.intake = { ...f, stored, ratioToBare: Math.round(ratio * 1000) / 1000 }
+    check(
+      'intake non-2xx',
+      String(f.non2xx + f.errors + f.timeouts),
+      '0',
+      f.non2xx + f.errors + f.timeouts === 0,
+    )
+    check(
+      'intake / bare',
+      `${fmt(f.reqPerSec)} / ${bare ? fmt(bare.reqPerSec) : '?'} req/s = ${ratio.toFixed(3)} x bare`,
+      `>= ${TARGETS.intakeRatio} x bare`,
+      ratio >= TARGETS.intakeRatio,
+    )
+    if (stored < answered) throw new Error(`only ${stored} of ${answered} accepted messages stored`)
+  })
+}
+
+// --- (b) batch intake ------------------------------------------------------------------------
+
+async function runBatch(dir: string): Promise<void> {
+  console.log(
+    `\n[batch] POST /v1/messages/batch x ${settings.batchSize} messages, ` +
+      `${settings.batchConnections} connections, ${settings.warmupS} s warm-up + ` +
+      `${settings.durationS} s, role ${role}`,
+  )
+  const first = 100_000
+  assertValidDestinations(first, settings.batchBodies * settings.batchSize)
+  const bodies = batchBodies(first, settings.batchBodies, settings.batchSize)
+  await withSwitchboard('batch', dir, role, async (s) => {
+    await probe(`${s.url}/v1/messages/batch`, s.apiKey, bodies[0] ?? '')
+    const { main, warmupOk } = await load(
+      s.url,
+      '/v1/messages/batch',
+      bodies,
+      settings.batchConnections,
+      s.apiKey,
+    )
+    const f = figures(main)
+    printHttp('batch', f)
+    const msgsPerSec = Math.round((f.ok * settings.batchSize) / f.durationS)
+    const stored = countMessages(s.dbPath)
+    const answered = (1 + warmupOk + f.ok) * settings.batchSize
+    console.log(
+      `  ${fmt(msgsPerSec)} messages/s; stored messages: ${fmt(stored)} ` +
+        `(accepted incl. warm-up: ${fmt(answered)})`,
+    )
+    results.batch = { ...f, msgsPerSec, stored }
+    check(
+      'batch non-2xx',
+      String(f.non2xx + f.errors + f.timeouts),
+      '0',
+      f.non2xx + f.errors + f.timeouts === 0,
+    )
+    check(
+      'batch intake',
+      `${fmt(msgsPerSec)} msg/s`,
+      `>= ${fmt(TARGETS.batchMsgsPerSec)} msg/s`,
+      msgsPerSec >= TARGETS.batchMsgsPerSec,
+    )
+    if (stored < answered) throw new Error(`only ${stored} of ${answered} accepted messages stored`)
+  })
+}
+
+// --- (c) end to end --------------------------------------------------------------------------
+
+async function runE2e(dir: string): Promise<void> {
+  const n = settings.e2eMessages
+  const batches = n / settings.batchSize
+  console.log(
+    `\n[e2e] ${fmt(n)} messages in ${batches} batches (${settings.e2eConcurrency} at a time), ` +
+      'until all are delivered',
+  )
+  assertValidDestinations(0, n)
+  const bodies = batchBodies(0, batches, settings.batchSize)
+  await withSwitchboard('e2e', dir, 'all', async (s) => {
+    const sim = s.config.providers[0]
+    if (sim?.type === 'simulator') {
+      console.log(
+        `  simulator: latency ${sim.latencyMs.min}-${sim.latencyMs.max} ms, ` +
+          `delivery report after ${sim.dlrDelayMs} ms, transient rate ${sim.transientRate}`,
+      )
+    }
+    const db = openReadOnly(s.dbPath)
+    // Served by the messages_status (status, id) index; a few ms even at the end.
+    const delivered = db.prepare("SELECT count(*) FROM messages WHERE status = 'delivered'").pluck()
+    try {
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` }
+      let next = 0
+      let submitError: Error | undefined
+      let submittedAt: number | undefined
+      const t0 = performance.now()
+      const submit = async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++]
+          const res = await fetch(`${s.url}/v1/messages/batch`, { method: 'POST', headers, body })
+          const text = await res.text()
+          if (res.status !== 202)
+            throw new Error(`batch answered ${res.status}: ${text.slice(0, 300)}`)
+          const r = JSON.parse(text) as { accepted: number }
+          if (r.accepted !== settings.batchSize) throw new Error(`batch accepted ${r.accepted}`)
+        }
+      }
+      void Promise.all(Array.from({ length: settings.e2eConcurrency }, submit)).then(
+        () => (submittedAt = performance.now()),
+        (err: unknown) => (submitError = err instanceof Error ? err : new Error(String(err))),
+      )
+      let done: number | undefined
+      let firstDeliveredAt: number | undefined
+      let count = 0
+      while (submitError === undefined) {
+        count = delivered.get() as number
+        const now = performance.now()
+        if (count > 0) firstDeliveredAt ??= now
+        if (count >= n) {
+          done = now
+          break
+        }
+        if (now - t0 > settings.e2eTimeoutMs) break
+        await sleep(50)
+      }
+      if (submitError !== undefined) throw submitError
+      const byStatus = db
+        .prepare('SELECT status, count(*) AS n FROM messages GROUP BY status')
+        .all() as { status: string; n: number }[]
+      const statuses = Object.fromEntries(byStatus.map((r) => [r.status, r.n]))
+      if (done === undefined) {
+        console.log(`  timed out after ${settings.e2eTimeoutMs} ms: ${JSON.stringify(statuses)}`)
+      }
+      const elapsed = ((done ?? performance.now()) - t0) / 1000
+      const msgsPerSec = Math.round((done === undefined ? count : n) / elapsed)
+      const submitS = submittedAt === undefined ? undefined : (submittedAt - t0) / 1000
+      console.log(
+        `[e2e] ${fmt(count)} delivered in ${elapsed.toFixed(2)} s = ${fmt(msgsPerSec)} msg/s; ` +
+          `all accepted after ${submitS?.toFixed(2) ?? '?'} s; first delivered after ` +
+          `${firstDeliveredAt === undefined ? '?' : ((firstDeliveredAt - t0) / 1000).toFixed(2)} s`,
+      )
+      results.e2e = {
+        messages: n,
+        delivered: count,
+        seconds: Math.round(elapsed * 1000) / 1000,
+        msgsPerSec,
+        acceptedAllAfterS: submitS === undefined ? null : Math.round(submitS * 1000) / 1000,
+        statuses,
+        completed: done !== undefined,
+      }
+      check(
+        'end-to-end',
+        `${fmt(msgsPerSec)} msg/s${done === undefined ? ' (timed out)' : ''}`,
+        `>= ${fmt(TARGETS.e2eMsgsPerSec)} msg/s`,
+        done !== undefined && msgsPerSec >= TARGETS.e2eMsgsPerSec,
+      )
+    } finally {
+      db.close()
+    }
+  })
+}
+
+// --- (e) segments ----------------------------------------------------------------------------
+
+async function runSegments(): Promise<void> {
+  console.log(
+    `\n[segments] analyzeBody vs sms-segments-calculator, ${fmt(settings.segmentsCount)} bodies`,
+  )
+  const { runSegmentsBench } = await import('./segments.bench.js')
+  const r = await runSegmentsBench({ count: settings.segmentsCount })
+  console.log(
+    `[segments] ours ${fmt(r.oursPerSec)}/s, sms-segments-calculator ${fmt(r.oraclePerSec)}/s, ` +
+      `${r.ratio}x; identical: ${r.identical} (${r.mismatches} mismatches of ${fmt(r.corpus)})`,
+  )
+  results.segments = r
+  check(
+    'segments',
+    `${r.ratio}x, ${r.mismatches} mismatches`,
+    `>= ${TARGETS.segmentsRatio}x, identical`,
+    r.ratio >= TARGETS.segmentsRatio && r.identical,
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const startedAt = new Date()
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+  }
+  console.log(
+    `Switchboard benchmarks ${startedAt.toISOString()}${quick ? ' (quick)' : ''}: ` +
+      `${[...selected].join(', ')}\n${machine.cpus} x ${machine.cpuModel}, ` +
+      `${machine.memoryGb} GB, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`,
+  )
+  const tmp = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))
+  if (flags.profile) {
+    profileDir = join(
+      REPO_ROOT,
+      '.tmp',
+      'bench-profiles',
+      startedAt.toISOString().replace(/[:.]/g, '-'),
+    )
+    mkdirSync(profileDir, { recursive: true })
+    console.log(`CPU profiles: ${profileDir}`)
+  }
+  let failed: Error | undefined
+  try {
+    const bare = selected.has('bare') ? await runBare() : undefined
+    if (selected.has('intake')) await runIntake(join(tmp, 'intake'), bare)
+    if (selected.has('batch')) await runBatch(join(tmp, 'batch'))
+    if (selected.has('e2e')) await runE2e(join(tmp, 'e2e'))
+    if (selected.has('segments')) await runSegments()
+  } catch (err) {
+    failed = err instanceof Error ? err : new Error(String(err))
+  } finally {
+    await stopAll()
+    if (flags.keep) console.log(`databases kept in ${tmp}`)
+    else rmSync(tmp, { recursive: true, force: true })
+  }
+
+  const serverPeaks = Object.entries(peaks).filter(([k]) => k !== 'bare')
+  if (serverPeaks.length > 0) {
+    const [phase, peak] = serverPeaks.reduce((a, b) => (b[1] > a[1] ? b : a))
+    results.peakRss = {
+      bytes: peak,
+      mb: Math.round(peak / 1024 / 102.4) / 10,
+      phase,
+      byPhase: peaks,
+    }
+    console.log(`\n[rss] switchboard peak RSS ${mb(peak)} (during ${phase})`)
+    check('peak RSS', mb(peak), `< ${mb(TARGETS.peakRssBytes)}`, peak < TARGETS.peakRssBytes)
+  }
+  if (durability) {
+    console.log(
+      `[durability] SQLite journal_mode=${durability.journalMode}, synchronous=${durability.synchronous}`,
+    )
+  }
+
+  console.log('\n| figure | value | target | result |\n|---|---|---|---|')
+  for (const c of checks) {
+    console.log(`| ${c.figure} | ${c.value} | ${c.target} | ${c.pass ? 'PASS' : 'FAIL'} |`)
+  }
+  const summary = {
+    date: startedAt.toISOString(),
+    quick,
+    parts: [...selected],
+    settings: { ...settings, role },
+    machine,
+    durability: durability ?? null,
+    results,
+    checks,
+    pass: failed === undefined && checks.every((c) => c.pass),
+    error: failed?.message ?? null,
+  }
+  console.log('\nJSON summary:')
+  console.log(JSON.stringify(summary, null, 2))
+  if (failed !== undefined) {
+    console.error(failed)
+    process.exitCode = 1
+  } else if (flags.strict && !summary.pass) {
+    process.exitCode = 1
+  }
+}
+
+const deadline = setTimeout(() => {
+  console.error(`bench: still running after ${budgetMs / 1000} s; stopping`)
+  void stopAll().finally(() => process.exit(1))
+}, budgetMs)
+deadline.unref()
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stopAll().finally(() => process.exit(130))
+  })
+}
+
+await main()
+clearTimeout(deadline)
