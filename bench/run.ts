@@ -13,7 +13,13 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-import { formatProfile, mainThreadProfile, summariseProfile } from './lib/cpuprofile.js'
+import {
+  formatProfile,
+  mainThreadProfile,
+  monotonicUs,
+  summariseProfile,
+  type ProfileWindow,
+} from './lib/cpuprofile.js'
 import { assertValidDestinations, batchBodies, sendBody } from './lib/load.js'
 import { REPO_ROOT, stopAll } from './lib/proc.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
@@ -217,10 +223,10 @@ function profileFor(name: string): string | undefined {
   return dir
 }
 
-function printProfile(dir: string | undefined, title: string): void {
+function printProfile(dir: string | undefined, title: string, window?: ProfileWindow): void {
   if (!dir) return
   try {
-    console.log(formatProfile(title, summariseProfile(mainThreadProfile(dir))))
+    console.log(formatProfile(title, summariseProfile(mainThreadProfile(dir), window)))
   } catch (err) {
     console.log(`(no CPU profile for ${title}: ${(err as Error).message})`)
   }

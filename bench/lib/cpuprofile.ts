@@ -15,7 +15,17 @@ export interface CpuProfile {
   startTime: number
   endTime: number
   samples?: number[]
+  timeDeltas?: number[]
 }
+
+/** A time window in microseconds of CLOCK_MONOTONIC (`process.hrtime` in any process). */
+export interface ProfileWindow {
+  fromUs: number
+  toUs: number
+}
+
+/** Now on the clock V8 stamps profile samples with, in microseconds. */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n)
 
 export interface ProfileRow {
   name: string
@@ -47,7 +57,9 @@ function label(n: ProfileNode): string {
   const { functionName, url, lineNumber } = n.callFrame
   const loc = where(url)
   const fn = functionName || '(anonymous)'
-  return loc ? `${fn} ${loc}:${lineNumber + 1}` : fn
+  if (!loc) return fn
+  // Code run through tsx reports line 1 for everything: leave that out.
+  return lineNumber > 0 ? `${fn} ${loc}:${lineNumber + 1}` : `${fn} ${loc}`
 }
 
 function area(n: ProfileNode): string {
@@ -83,17 +95,32 @@ export function mainThreadProfile(dir: string): CpuProfile {
   return best.p
 }
 
-/** Summarises a V8 CPU profile (as written by `node --cpu-prof`). */
-export function summariseProfile(p: CpuProfile, rows = 25): ProfileSummary {
+/**
+ * Summarises a V8 CPU profile (as written by `node --cpu-prof`), counting only the samples taken
+ * inside `window` when one is given (so start-up and shutdown do not blur the picture).
+ */
+export function summariseProfile(p: CpuProfile, window?: ProfileWindow, rows = 25): ProfileSummary {
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
-  const totalHits = p.nodes.reduce((s, n) => s + (n.hitCount ?? 0), 0) || 1
-  const totalMs = (p.endTime - p.startTime) / 1000
+  const hitsOf = new Map<number, number>()
+  let totalMs = (p.endTime - p.startTime) / 1000
+  if (window && p.samples && p.timeDeltas) {
+    let t = p.startTime
+    p.samples.forEach((id, i) => {
+      t += p.timeDeltas?.[i] ?? 0
+      if (t >= window.fromUs && t <= window.toUs) hitsOf.set(id, (hitsOf.get(id) ?? 0) + 1)
+    })
+    totalMs = (Math.min(window.toUs, p.endTime) - Math.max(window.fromUs, p.startTime)) / 1000
+  } else {
+    for (const n of p.nodes) hitsOf.set(n.id, n.hitCount ?? 0)
+  }
+  const hitsFor = (n: ProfileNode) => hitsOf.get(n.id) ?? 0
+  const totalHits = [...hitsOf.values()].reduce((a, b) => a + b, 0) || 1
   const msPerHit = totalMs / totalHits
 
   const self = new Map<string, number>()
   const areas = new Map<string, number>()
   for (const n of p.nodes) {
-    const hits = n.hitCount ?? 0
+    const hits = hitsFor(n)
     if (hits === 0) continue
     self.set(label(n), (self.get(label(n)) ?? 0) + hits)
     areas.set(area(n), (areas.get(area(n)) ?? 0) + hits)
@@ -103,7 +130,7 @@ export function summariseProfile(p: CpuProfile, rows = 25): ProfileSummary {
   const inclusive = new Map<string, number>()
   const root = p.nodes[0]
   const walk = (n: ProfileNode, onStack: Set<string>): number => {
-    let hits = n.hitCount ?? 0
+    let hits = hitsFor(n)
     const key = where(n.callFrame.url).startsWith('src/') ? label(n) : undefined
     const counted = key !== undefined && !onStack.has(key)
     if (counted) onStack.add(key)

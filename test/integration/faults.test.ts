@@ -1,0 +1,291 @@
+// Risk covered: provider faults (transient 5xx/429/timeouts, permanent rejections, a validity
+// period running out) or scheduling and cancellation leave messages in the wrong final state,
+// retried too often, or sent when they should not be.
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { SimulatorCore } from '../../src/providers/simulator/simulator-core.js'
+import { startTestSwitchboard, TEST_DB, waitFor, type TestSwitchboard } from '../support/harness.js'
+
+interface Msg {
+  id: string
+  status: string
+  errorCode: string | null
+  attempts: number
+  sendAt: string | null
+  sentAt: string | null
+  events: { status: string; at: string; errorCode: string | null; detail: string | null }[]
+}
+
+const RETRY_CODES = ['provider_unavailable', 'provider_rate_limited', 'provider_timeout']
+const RETRY_AFTER_MS = 50
+
+function simulatorOf(t: TestSwitchboard): SimulatorCore {
+  const provider = t.sb.providers.get('simulator') as unknown as { core?: SimulatorCore }
+  assert.ok(provider.core, 'the in-process simulator')
+  return provider.core
+}
+
+function client(t: TestSwitchboard) {
+  return {
+    async send(payload: Record<string, unknown>): Promise<Msg> {
+      const res = await t.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: t.auth(),
+        payload,
+      })
+      assert.equal(res.statusCode, 202, res.body)
+      return res.json<Msg>()
+    },
+    async get(id: string): Promise<Msg> {
+      const res = await t.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: t.auth() })
+      assert.equal(res.statusCode, 200, res.body)
+      return res.json<Msg>()
+    },
+    cancel: (id: string) =>
+      t.inject({ method: 'POST', url: `/v1/messages/${id}/cancel`, headers: t.auth() }),
+  }
+}
+
+/** Counts of messages per status, straight from the database. */
+async function statusCounts(t: TestSwitchboard): Promise<Record<string, number>> {
+  const rows = await t.sb.store.db.kysely
+    .selectFrom('messages')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('status')
+    .execute()
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
+}
+
+describe(`transient provider failures (${TEST_DB})`, () => {
+  const TOTAL = 2_000
+  let t: TestSwitchboard
+
+  before(async () => {
+    t = await startTestSwitchboard({
+      // 30% of attempts fail: 5xx, 429 with Retry-After, or a timeout, in equal shares.
+      SIMULATOR_TRANSIENT_RATE: '0.3',
+      SIMULATOR_RETRY_AFTER_MS: String(RETRY_AFTER_MS),
+      SIMULATOR_SEED: '11',
+    })
+  })
+  after(async () => {
+    await t?.close()
+  })
+
+  test('2,000 messages under 30% transient failures are all delivered', async () => {
+    const ids: string[] = []
+    for (let b = 0; b < TOTAL / 500; b++) {
+      const messages = Array.from({ length: 500 }, (_, k) => ({
+        to: `+1415${4_000_000 + b * 500 + k}`,
+        body: `fault ${b * 500 + k}`,
+      }))
+      const res = await t.inject({
+        method: 'POST',
+        url: '/v1/messages/batch',
+        headers: t.auth(),
+        payload: { messages },
+      })
+      assert.equal(res.statusCode, 202, res.body)
+      for (const d of res.json<{ data: { message?: { id: string } }[] }>().data) {
+        if (d.message) ids.push(d.message.id)
+      }
+    }
+    assert.equal(ids.length, TOTAL)
+
+    const counts = await waitFor(
+      async () => {
+        const c = await statusCounts(t)
+        return c.delivered === TOTAL ? c : undefined
+      },
+      60_000,
+      'all messages delivered',
+    )
+    assert.deepEqual(counts, { delivered: TOTAL })
+
+    const stats = simulatorOf(t).stats()
+    const share = stats.transient / stats.attempts
+    assert.ok(share > 0.2 && share < 0.4, `transient share ${share.toFixed(3)}`)
+    assert.equal(stats.uniqueAccepted, TOTAL)
+
+    // Timelines: every attempt is a `sending` event; a failed attempt is followed by a
+    // `queued` event with the provider's code and the time of the next try.
+    const events = await t.sb.store.db.kysely
+      .selectFrom('message_events')
+      .select(['message_id', 'status', 'error_code', 'detail', 'at'])
+      .orderBy('id', 'asc')
+      .execute()
+    const byMessage = new Map<string, typeof events>()
+    for (const e of events) {
+      const list = byMessage.get(e.message_id) ?? []
+      list.push(e)
+      byMessage.set(e.message_id, list)
+    }
+    const attempts = new Map(
+      (await t.sb.store.db.kysely.selectFrom('messages').select(['id', 'attempts']).execute()).map(
+        (r) => [r.id, r.attempts],
+      ),
+    )
+    const retriesByCode = new Map<string, number>()
+    let retried = 0
+    for (const id of ids) {
+      const timeline = byMessage.get(id) ?? []
+      const sending = timeline.filter((e) => e.status === 'sending')
+      const retries = timeline.filter((e) => e.status === 'queued' && e.error_code !== null)
+      assert.equal(sending.length, attempts.get(id), `${id}: one sending event per attempt`)
+      assert.equal(timeline.at(-1)?.status, 'delivered', id)
+      // A timed-out attempt may still be delivered (and reported) before its retry is claimed.
+      assert.ok(
+        retries.length === sending.length - 1 || retries.length === sending.length,
+        `${id}: ${retries.length} retries for ${sending.length} attempts`,
+      )
+      if (retries.length > 0) retried++
+      timeline.forEach((r, i) => {
+        if (r.status !== 'queued' || r.error_code === null) return
+        const code = r.error_code
+        assert.ok(RETRY_CODES.includes(code), `${id}: ${code}`)
+        retriesByCode.set(code, (retriesByCode.get(code) ?? 0) + 1)
+        const retryAt = Date.parse(/^retry at (.+)$/.exec(r.detail ?? '')?.[1] ?? '')
+        assert.ok(Number.isFinite(retryAt), `${id}: retry detail ${r.detail}`)
+        // Backoff is at most RETRY_MAX_MS (200 ms in the harness); Retry-After is 50 ms.
+        assert.ok(retryAt - r.at <= 200, `${id}: retry ${retryAt - r.at} ms after the failure`)
+        const failedAttempt = timeline.slice(0, i).findLast((e) => e.status === 'sending')
+        assert.ok(failedAttempt, `${id}: a retry follows an attempt`)
+        if (code === 'provider_rate_limited') {
+          assert.ok(
+            retryAt - failedAttempt.at >= RETRY_AFTER_MS,
+            `${id}: Retry-After not honoured (${retryAt - failedAttempt.at} ms)`,
+          )
+        }
+        const nextAttempt = timeline.slice(i + 1).find((e) => e.status === 'sending')
+        if (nextAttempt) assert.ok(nextAttempt.at >= retryAt, `${id}: retried before its time`)
+      })
+    }
+    for (const code of RETRY_CODES) assert.ok((retriesByCode.get(code) ?? 0) > 0, code)
+    assert.ok(retried > TOTAL * 0.2, `${retried} messages retried`)
+
+    // The public timeline shows the same for a retried message.
+    const sample = ids.find((id) => (attempts.get(id) ?? 0) >= 3)
+    assert.ok(sample, 'a message with at least 3 attempts')
+    const m = await client(t).get(sample)
+    assert.equal(m.status, 'delivered')
+    assert.ok(
+      m.events.some((e) => e.status === 'queued' && RETRY_CODES.includes(e.errorCode ?? '')),
+    )
+    console.log(
+      `faults figures: ${JSON.stringify({ db: TEST_DB, ...stats, retried, retriesByCode: Object.fromEntries(retriesByCode) })}`,
+    )
+  })
+})
+
+describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () => {
+  let t: TestSwitchboard
+  let api: ReturnType<typeof client>
+  let sim: SimulatorCore
+
+  before(async () => {
+    t = await startTestSwitchboard({
+      SIMULATOR_RULES: JSON.stringify([
+        { match: '+1212555', outcome: 'invalid_number' },
+        { match: '+1303555', outcome: 'server_error' },
+      ]),
+    })
+    api = client(t)
+    sim = simulatorOf(t)
+  })
+  after(async () => {
+    await t?.close()
+  })
+
+  test('invalid_number fails after exactly one attempt', async () => {
+    const before = sim.stats()
+    const sent = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        api.send({ to: `+1212555${String(100 + i).padStart(4, '0')}`, body: 'nope' }),
+      ),
+    )
+    const done = await Promise.all(
+      sent.map((m) =>
+        waitFor(async () => {
+          const x = await api.get(m.id)
+          return x.status === 'failed' ? x : undefined
+        }),
+      ),
+    )
+    for (const m of done) {
+      assert.equal(m.errorCode, 'invalid_number')
+      assert.equal(m.attempts, 1)
+      assert.deepEqual(
+        m.events.map((e) => e.status),
+        ['queued', 'sending', 'failed'],
+      )
+    }
+    const after = sim.stats()
+    assert.equal(after.attempts - before.attempts, 20, 'the simulator saw one attempt each')
+    assert.equal(after.rejected - before.rejected, 20)
+    assert.equal(after.accepted, before.accepted)
+  })
+
+  test('an always-failing destination expires with its validity period', async () => {
+    const m = await api.send({ to: '+13035550100', body: 'never', validityPeriod: 2 })
+    const done = await waitFor(
+      async () => {
+        const x = await api.get(m.id)
+        return x.status === 'expired' ? x : undefined
+      },
+      10_000,
+      'expired',
+    )
+    assert.equal(done.errorCode, 'validity_expired')
+    assert.ok(done.attempts > 1, `${done.attempts} attempts`)
+    assert.equal(sim.acceptedCount(m.id), 0)
+    assert.equal(done.events.at(-1)?.status, 'expired')
+  })
+
+  test('a scheduled message waits for sendAt; cancel works only before sending', async () => {
+    const sendAt = new Date(Date.now() + 3000).toISOString()
+    const scheduled = await api.send({ to: '+14155550123', body: 'later', sendAt })
+    assert.equal(scheduled.status, 'scheduled')
+    const toCancel = await api.send({
+      to: '+14155550124',
+      body: 'never',
+      sendAt: new Date(Date.now() + 1500).toISOString(),
+    })
+    assert.equal(toCancel.status, 'scheduled')
+
+    const canceled = await api.cancel(toCancel.id)
+    assert.equal(canceled.statusCode, 200, canceled.body)
+    assert.equal(canceled.json<Msg>().status, 'canceled')
+
+    await new Promise((r) => setTimeout(r, 1000))
+    const waiting = await api.get(scheduled.id)
+    assert.equal(waiting.status, 'scheduled')
+    assert.equal(waiting.attempts, 0)
+    assert.equal(sim.acceptedCount(scheduled.id), 0)
+
+    const delivered = await waitFor(
+      async () => {
+        const x = await api.get(scheduled.id)
+        return x.status === 'delivered' ? x : undefined
+      },
+      10_000,
+      'scheduled message delivered',
+    )
+    assert.ok(delivered.sentAt !== null && Date.parse(delivered.sentAt) >= Date.parse(sendAt))
+    assert.equal(delivered.attempts, 1)
+
+    // The canceled message's time has passed too: it stays canceled and was never sent.
+    const stillCanceled = await api.get(toCancel.id)
+    assert.equal(stillCanceled.status, 'canceled')
+    assert.equal(stillCanceled.attempts, 0)
+    assert.equal(sim.acceptedCount(toCancel.id), 0)
+    assert.deepEqual(
+      stillCanceled.events.map((e) => e.status),
+      ['scheduled', 'canceled'],
+    )
+
+    const late = await api.cancel(delivered.id)
+    assert.equal(late.statusCode, 409)
+    assert.equal(late.json<{ error: { code: string } }>().error.code, 'message_not_cancelable')
+  })
+})
