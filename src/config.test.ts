@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ConfigError, loadConfig } from './config.js'
+
+test('defaults: SQLite under ./data, port 3000, simulator provider', () => {
+  const c = loadConfig({})
+  assert.equal(c.port, 3000)
+  assert.deepEqual(c.database, {
+    kind: 'sqlite',
+    path: './data/switchboard.db',
+    synchronous: 'NORMAL',
+  })
+  assert.equal(c.providers[0]?.type, 'simulator')
+  assert.equal(c.messages.maxSegments, 10)
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.worker))
+})
+
+test('PostgreSQL URL selects cluster mode', () => {
+  const c = loadConfig({ DATABASE_URL: 'postgres://u@h/db', DATABASE_SCHEMA: 's1' })
+  assert.deepEqual(c.database, { kind: 'postgres', url: 'postgres://u@h/db', schema: 's1' })
+})
+
+test('every problem is reported at once', () => {
+  try {
+    loadConfig({
+      PORT: 'abc',
+      DATABASE_URL: 'mysql://x',
+      MAX_SEGMENTS: '0',
+      DEFAULT_COUNTRY: 'USA',
+      SIMULATOR_TRANSIENT_RATE: '2',
+      WEBHOOK_SECRET: 'nope',
+      WEBHOOK_ENDPOINTS: '[{"url":"ftp://x","secret":"whsec_x"}]',
+      SIMULATOR_RULES: '{',
+    })
+    assert.fail('expected a ConfigError')
+  } catch (err) {
+    assert.ok(err instanceof ConfigError)
+    const joined = err.problems.join('\n')
+    for (const key of [
+      'PORT',
+      'DATABASE_URL',
+      'MAX_SEGMENTS',
+      'DEFAULT_COUNTRY',
+      'SIMULATOR_TRANSIENT_RATE',
+      'WEBHOOK_SECRET',
+      'WEBHOOK_ENDPOINTS',
+      'SIMULATOR_RULES',
+    ]) {
+      assert.match(joined, new RegExp(key), key)
+    }
+    assert.equal(err.problems.length, 8)
+  }
+})
+
+test('SIMULATOR_URL switches to the HTTP simulator', () => {
+  const c = loadConfig({ SIMULATOR_URL: 'http://127.0.0.1:4010' })
+  assert.equal(c.providers[0]?.type, 'simulator-http')
+})
