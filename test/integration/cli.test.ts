@@ -1,0 +1,123 @@
+// Risk: the CLI and the server process misbehave outside tests' in-process setup: first-start
+// key, key management, sending through the API, graceful shutdown on SIGTERM.
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { after, before, describe, test } from 'node:test'
+import { freshDatabase } from '../support/harness.js'
+
+const CLI = ['--import', 'tsx', 'src/cli/run.ts']
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
+    })
+  })
+}
+
+describe('switchboard CLI', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>
+  let server: ChildProcess | undefined
+  let env: NodeJS.ProcessEnv
+  let adminKey = ''
+
+  const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [...CLI, ...args], {
+      env: { ...env, ...extra },
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+
+  before(async () => {
+    db = await freshDatabase()
+    const port = await freePort()
+    env = {
+      ...process.env,
+      ...db.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SWITCHBOARD_URL: `http://127.0.0.1:${port}`,
+    }
+    server = spawn(process.execPath, [...CLI, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    adminKey = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no key printed: ${out}`)), 30_000)
+      server?.stdout?.on('data', (c: Buffer) => {
+        out += c.toString()
+        const m = /sb_live_[0-9A-Za-z]{38}/.exec(out)
+        if (m) {
+          clearTimeout(timer)
+          resolve(m[0])
+        }
+      })
+    })
+  })
+
+  after(async () => {
+    if (server && server.exitCode === null) server.kill('SIGKILL')
+    await db.drop()
+  })
+
+  test('first start prints an admin key once; keys create/list/revoke work', () => {
+    const created = cli([
+      'keys',
+      'create',
+      '--name',
+      'app',
+      '--scopes',
+      'messages:write,messages:read',
+    ])
+    assert.equal(created.status, 0, created.stderr)
+    const key = /sb_live_[0-9A-Za-z]{38}/.exec(created.stdout)?.[0]
+    assert.ok(key)
+    const id = /key_[0-9A-Z]{26}/.exec(created.stdout)?.[0]
+    assert.ok(id)
+    const listed = cli(['keys', 'list'])
+    assert.equal(listed.status, 0)
+    assert.match(listed.stdout, /admin \(first start\)/)
+    assert.ok(!listed.stdout.includes(key), 'secrets are never listed')
+    assert.equal(cli(['keys', 'revoke', id]).status, 0)
+    assert.match(cli(['keys', 'list']).stdout, /revoked/)
+    const bad = cli(['keys', 'create', '--name', 'x', '--scopes', 'everything'])
+    assert.equal(bad.status, 2)
+  })
+
+  test('send and messages show go through the API', async () => {
+    const sent = cli(['send', '+14155550100', 'hi', 'there'], { SWITCHBOARD_API_KEY: adminKey })
+    assert.equal(sent.status, 0, sent.stderr)
+    const id = /msg_[0-9A-Z]{26}/.exec(sent.stdout)?.[0]
+    assert.ok(id)
+    let shown = ''
+    for (let i = 0; i < 100 && !shown.includes('"delivered"'); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      shown = cli(['messages', 'show', id], { SWITCHBOARD_API_KEY: adminKey }).stdout
+    }
+    assert.match(shown, /"status": "delivered"/)
+    const list = cli(['messages', 'list', '--status', 'delivered'], {
+      SWITCHBOARD_API_KEY: adminKey,
+    })
+    assert.ok(list.stdout.includes(id))
+    const invalid = cli(['send', '+1415', 'x'], { SWITCHBOARD_API_KEY: adminKey })
+    assert.equal(invalid.status, 1)
+    assert.match(invalid.stderr, /invalid_phone_number/)
+  })
+
+  test('a configuration error lists every problem and exits 78', () => {
+    const r = cli(['migrate'], { PORT: 'x', MAX_SEGMENTS: '-1' })
+    assert.equal(r.status, 78)
+    assert.match(r.stderr, /PORT/)
+    assert.match(r.stderr, /MAX_SEGMENTS/)
+  })
+
+  test('SIGTERM shuts down gracefully with exit code 0', async () => {
+    const exited = new Promise<number | null>((resolve) =>
+      server?.on('exit', (code) => resolve(code)),
+    )
+    server?.kill('SIGTERM')
+    assert.equal(await exited, 0)
+  })
+})
