@@ -173,7 +173,11 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
   const dbUrl = r.str('DATABASE_URL', 'sqlite:./data/switchboard.db')
   let database: Config['database']
   if (/^postgres(ql)?:\/\//.test(dbUrl)) {
-    database = { kind: 'postgres', url: dbUrl, schema: r.str('DATABASE_SCHEMA') }
+    const schema = r.str('DATABASE_SCHEMA')
+    if (schema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
+      r.problems.push(`DATABASE_SCHEMA must be a plain SQL identifier (got "${schema}")`)
+    }
+    database = { kind: 'postgres', url: dbUrl, schema }
   } else if (dbUrl.startsWith('sqlite:')) {
     database = {
       kind: 'sqlite',

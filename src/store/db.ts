@@ -39,7 +39,7 @@ export function openDb(config: Config['database']): Db {
     // synchronously, so none can land inside a transaction run by the executor.
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
     const exec = new SqliteExecutor(sqlite)
-    return build('sqlite', exec, kysely, async () => {
+    return build('sqlite', exec, kysely, undefined, async () => {
       await kysely.destroy().catch(() => undefined)
       await exec.close()
     })
@@ -52,7 +52,7 @@ export function openDb(config: Config['database']): Db {
   })
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const exec = new PgExecutor(pool)
-  return build('postgres', exec, kysely, async () => {
+  return build('postgres', exec, kysely, config.schema ?? 'public', async () => {
     // Kysely's destroy ends the shared pool.
     await kysely.destroy()
   })
@@ -62,6 +62,7 @@ function build(
   dialect: Db['dialect'],
   exec: Executor,
   kysely: Kysely<Database>,
+  schema: string | undefined,
   close: () => Promise<void>,
 ): Db {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) }
@@ -72,7 +73,20 @@ function build(
     async migrate() {
       // Kysely's migrator takes an advisory lock on PostgreSQL, so processes booting
       // together in cluster mode run each migration once.
-      const { error, results } = await new Migrator({ db: kysely, provider }).migrateToLatest()
+      if (schema !== undefined) {
+        await exec.query({
+          sql: `CREATE SCHEMA IF NOT EXISTS "${schema}"`,
+          params: [],
+          mode: 'run',
+        })
+      }
+      // Name the schema: Kysely otherwise finds its tables in any schema of the database.
+      const migrator = new Migrator({
+        db: kysely,
+        provider,
+        ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+      })
+      const { error, results } = await migrator.migrateToLatest()
       if (error) throw error instanceof Error ? error : new Error('migration failed')
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
     },

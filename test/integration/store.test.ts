@@ -1,0 +1,210 @@
+// Risk: the queue's core guarantees break on one of the two databases: claims overlap, a
+// crashed worker's lease never returns, a late or repeated report rewrites a final status,
+// or a report that overtakes the worker's own record is lost.
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { loadConfig } from '../../src/config.js'
+import { prepareMessage } from '../../src/domain/messages/prepare.js'
+import type { MessageRecord } from '../../src/domain/messages/message.js'
+import { createFanout } from '../../src/domain/webhooks/fanout.js'
+import { ReportIngestor } from '../../src/queue/report.ingestor.js'
+import { openDb } from '../../src/store/db.js'
+import { Store } from '../../src/store/store.js'
+import pino from 'pino'
+import { freshDatabase } from '../support/harness.js'
+
+describe('store and queue guarantees', () => {
+  let db: Awaited<ReturnType<typeof freshDatabase>>
+  let store: Store
+  const policy = loadConfig({}).messages
+  let clock = 1_800_000_000_000
+
+  const make = (n: number): MessageRecord[] =>
+    Array.from({ length: n }, (_, i) => {
+      const r = prepareMessage(
+        { to: `+1415555${String(1000 + i).padStart(4, '0')}`, body: `m${i}` },
+        { apiKeyId: null, now: clock, policy },
+      )
+      if (!r.ok) throw new Error('bad fixture')
+      return r.message
+    })
+  const insert = (messages: MessageRecord[]) =>
+    store.tx(() => store.messages.insertSubmissions([{ idempotency: null, messages }]))
+  const status = async (id: string) => (await store.getMessage(id))?.status
+  const statusEvents = async (id: string) => (await store.listEvents(id)).map((e) => e.status)
+
+  before(async () => {
+    db = await freshDatabase()
+    const database = loadConfig(db.env).database
+    const opened = openDb(database)
+    await opened.migrate()
+    store = new Store(opened, createFanout({ endpoints: [] }))
+  })
+  after(async () => {
+    await store.close()
+    await db.drop()
+  })
+
+  test('concurrent claims never hand out the same message twice', async () => {
+    const msgs = make(300)
+    await insert(msgs)
+    const claims = await Promise.all(
+      ['w1', 'w2', 'w3'].map((w) => store.tx(() => store.messages.claim(w, 120, clock, 30_000))),
+    )
+    const ids = claims.flat().map((m) => m.id)
+    assert.equal(ids.length, 300)
+    assert.equal(new Set(ids).size, 300)
+    for (const m of claims.flat()) assert.equal(m.status, 'sending')
+  })
+
+  test('an expired lease returns the message; the old owner can no longer record it', async () => {
+    const [m] = make(1)
+    assert.ok(m)
+    await insert([m])
+    const [first] = await store.tx(() => store.messages.claim('dead', 10, clock, 1000))
+    assert.equal(first?.id, m.id)
+    assert.equal(
+      (await store.tx(() => store.messages.claim('w2', 10, clock + 500, 1000))).length,
+      0,
+    )
+    const [again] = await store.tx(() => store.messages.claim('w2', 10, clock + 1001, 1000))
+    assert.equal(again?.id, m.id)
+    assert.equal(again?.attempts, 2)
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'dead',
+        [{ kind: 'sent', id: m.id, provider: 'simulator', providerMessageId: 'X1' }],
+        clock + 1100,
+      ),
+    )
+    assert.equal(await status(m.id), 'sending', 'the dead owner cannot record')
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w2',
+        [{ kind: 'sent', id: m.id, provider: 'simulator', providerMessageId: 'X2' }],
+        clock + 1200,
+      ),
+    )
+    assert.equal(await status(m.id), 'sent')
+  })
+
+  test('reports are monotonic: late sent and repeated delivered change nothing', async () => {
+    const [m] = make(1)
+    assert.ok(m)
+    await insert([m])
+    await store.tx(() => store.messages.claim('w', 10, clock, 30_000))
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w',
+        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageId: 'P1' }],
+        clock,
+      ),
+    )
+    const report = (s: 'sent' | 'delivered') => ({
+      type: 'status' as const,
+      providerMessageId: 'P1',
+      status: s,
+      at: clock,
+    })
+    await store.tx(() => store.messages.applyReports('sim', [report('delivered')], clock))
+    await store.tx(() => store.messages.applyReports('sim', [report('delivered')], clock))
+    await store.tx(() => store.messages.applyReports('sim', [report('sent')], clock))
+    assert.equal(await status(m.id), 'delivered')
+    assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'sent', 'delivered'])
+  })
+
+  test('a report that overtakes the send record is kept and applied', async () => {
+    const [m] = make(1)
+    assert.ok(m)
+    await insert([m])
+    await store.tx(() => store.messages.claim('w', 10, clock, 30_000))
+    // Delivered arrives (by provider id only) before the worker recorded the provider id.
+    const reports = new ReportIngestor(store, pino({ level: 'silent' }), () => clock)
+    await reports.ingest('sim', [
+      { type: 'status', providerMessageId: 'EARLY', status: 'delivered', at: clock },
+    ])
+    const parked = await store.tx(() => store.jobs.claim('j', 10, clock + 5_000, 60_000))
+    assert.equal(parked.length, 1, 'the unmatched report is parked as a job')
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w',
+        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageId: 'EARLY' }],
+        clock,
+      ),
+    )
+    const job = parked[0]
+    assert.ok(job)
+    const p = JSON.parse(job.payload) as { provider: string; report: never; attempt: number }
+    await reports.apply(p.provider, [p.report], p.attempt)
+    assert.equal(await status(m.id), 'delivered')
+  })
+
+  test('a report with our id that arrives before the send record still applies, and sent does not regress it', async () => {
+    const [m] = make(1)
+    assert.ok(m)
+    await insert([m])
+    await store.tx(() => store.messages.claim('w', 10, clock, 30_000))
+    await store.tx(() =>
+      store.messages.applyReports(
+        'sim',
+        [
+          {
+            type: 'status',
+            messageId: m.id,
+            providerMessageId: 'Q1',
+            status: 'delivered',
+            at: clock,
+          },
+        ],
+        clock,
+      ),
+    )
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w',
+        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageId: 'Q1' }],
+        clock,
+      ),
+    )
+    const after = await store.getMessage(m.id)
+    assert.equal(after?.status, 'delivered')
+    assert.equal(after?.provider_message_id, 'Q1')
+    assert.equal(after?.lease_owner, null)
+    assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'delivered'])
+  })
+
+  test('retry returns the message to the queue at its time; cancel only before sending', async () => {
+    const [a, b] = make(2)
+    assert.ok(a && b)
+    await insert([a, b])
+    await store.tx(() => store.messages.claim('w', 10, clock, 30_000))
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w',
+        [
+          {
+            kind: 'retry',
+            id: a.id,
+            provider: 'sim',
+            nextAttemptAt: clock + 10_000,
+            errorCode: 'provider_unavailable',
+            errorMessage: null,
+          },
+        ],
+        clock,
+      ),
+    )
+    assert.equal(await status(a.id), 'queued')
+    assert.equal(
+      (await store.tx(() => store.messages.claim('w', 10, clock + 9_999, 30_000))).length,
+      0,
+    )
+    const canceled = await store.tx(() => store.messages.cancel(a.id, clock))
+    assert.equal(typeof canceled === 'object' && canceled.status, 'canceled')
+    assert.equal(await store.tx(() => store.messages.cancel(b.id, clock)), 'not_cancelable')
+    assert.equal(
+      (await store.tx(() => store.messages.claim('w', 10, clock + 20_000, 30_000))).length,
+      0,
+    )
+  })
+})
