@@ -6,7 +6,7 @@
  * (autocannon) runs in this process. Prints each figure next to its target as it completes,
  * then a table and a JSON summary. See BENCHMARKS.md.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -22,6 +22,7 @@ import {
 } from './lib/cpuprofile.js'
 import { assertValidDestinations, batchBodies, sendBody } from './lib/load.js'
 import { REPO_ROOT, stopAll } from './lib/proc.js'
+import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
 
 const PARTS = ['bare', 'intake', 'batch', 'e2e', 'segments'] as const
@@ -138,6 +139,18 @@ let durability: { journalMode: string; synchronous: string } | undefined
 let profileDir: string | undefined
 /** When the last measured load ran; CPU profiles are summarised over this window only. */
 let measuredWindow: ProfileWindow | undefined
+/** Called at both edges of the measured window (the server's SQL timing snapshots). */
+let onWindowEdge: (() => void) | undefined
+
+function windowStart(): number {
+  onWindowEdge?.()
+  return monotonicUs()
+}
+
+function windowEnd(fromUs: number): void {
+  measuredWindow = { fromUs, toUs: monotonicUs() }
+  onWindowEdge?.()
+}
 
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
@@ -181,7 +194,7 @@ async function load(
   connections: number,
   apiKey: string,
 ): Promise<{ main: autocannon.Result; warmupOk: number }> {
-  const fromUs = monotonicUs()
+  const fromUs = windowStart()
   const result = await autocannon({
     url,
     connections,
@@ -192,7 +205,7 @@ async function load(
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     requests: bodies.map((body) => ({ method: 'POST', path, body })),
   })
-  measuredWindow = { fromUs, toUs: monotonicUs() }
+  windowEnd(fromUs)
   return { main: result, warmupOk: result.warmup?.['2xx'] ?? 0 }
 }
 
@@ -221,6 +234,7 @@ function countMessages(dbPath: string): number {
 let seq = 0
 /** A fresh directory for one server's CPU profiles, when profiling. */
 function profileFor(name: string): string | undefined {
+  measuredWindow = undefined
   if (!profileDir) return undefined
   const dir = join(profileDir, `${String(++seq).padStart(2, '0')}-${name}`)
   mkdirSync(dir, { recursive: true })
@@ -244,21 +258,54 @@ async function withSwitchboard<T>(
   body: (s: SwitchboardServer) => Promise<T>,
 ): Promise<T> {
   const prof = profileFor(`switchboard-${name}`)
+  const sqlTimingFile = prof ? join(prof, 'sql-timing') : undefined
   const server = await SwitchboardServer.start({
     dir,
     role: serverRole,
     maxMs: childMaxMs,
-    ...(prof ? { cpuProfileDir: prof } : {}),
+    ...(prof ? { cpuProfileDir: prof, sqlTimingFile } : {}),
   })
   durability ??= server.durability
+  if (sqlTimingFile) onWindowEdge = () => server.snapshotSqlTiming()
   try {
     return await body(server)
   } finally {
+    onWindowEdge = undefined
     const peak = await server.stop()
     peaks[name] = peak
     console.log(`  switchboard peak RSS during ${name}: ${mb(peak)}`)
     printProfile(prof, `switchboard, ${name}`)
+    // Snapshot 1 covers start-up until the window opened; snapshot 2 the window.
+    if (sqlTimingFile) printSqlTiming(`${sqlTimingFile}.2.json`, name)
   }
+}
+
+function printSqlTiming(file: string, title: string): void {
+  let t: SqlTimingSnapshot
+  try {
+    t = JSON.parse(readFileSync(file, 'utf8')) as SqlTimingSnapshot
+  } catch (err) {
+    console.log(`(no SQL timing for ${title}: ${(err as Error).message})`)
+    return
+  }
+  const pct = (ms: number) => `${((ms / t.windowMs) * 100).toFixed(1).padStart(5)}%`
+  const lines = [`--- SQL time, switchboard ${title}, measured window (${fmt(t.windowMs)} ms) ---`]
+  lines.push('transactions (named after their first statement): share of wall time, calls, ms')
+  for (const x of t.transactions.slice(0, 8)) {
+    lines.push(
+      `  ${pct(x.ms)} ${String(x.calls).padStart(7)} ${fmt(x.ms).padStart(8)} ms ` +
+        `(statements ${fmt(x.statementsMs)}, COMMIT ${fmt(x.commitMs)})  ${x.first.slice(0, 110)}`,
+    )
+  }
+  lines.push('statements: share of wall time, calls, ms, rows, µs per call')
+  for (const x of t.statements.slice(0, 14)) {
+    lines.push(
+      `  ${pct(x.ms)} ${String(x.calls).padStart(7)} ${fmt(x.ms).padStart(8)} ms ` +
+        `${String(x.rows).padStart(8)} rows ${fmt((x.ms * 1000) / x.calls).padStart(6)} µs  ` +
+        x.sql.slice(0, 110),
+    )
+  }
+  console.log(lines.join('\n'))
 }
 
 // --- (d) the ceiling ------------------------------------------------------------------------
@@ -413,7 +460,7 @@ async function runE2e(dir: string): Promise<void> {
       let submitError: Error | undefined
       let submittedAt: number | undefined
       const t0 = performance.now()
-      const fromUs = monotonicUs()
+      const fromUs = windowStart()
       const submit = async () => {
         while (next < bodies.length) {
           const body = bodies[next++]
@@ -443,7 +490,7 @@ async function runE2e(dir: string): Promise<void> {
         if (now - t0 > settings.e2eTimeoutMs) break
         await sleep(50)
       }
-      measuredWindow = { fromUs, toUs: monotonicUs() }
+      windowEnd(fromUs)
       if (submitError !== undefined) throw submitError
       const byStatus = db
         .prepare('SELECT status, count(*) AS n FROM messages GROUP BY status')

@@ -20,6 +20,8 @@ export interface SpawnOptions {
   env: NodeJS.ProcessEnv
   /** Extra node flags (e.g. --cpu-prof). */
   nodeArgs?: string[]
+  /** Repo-relative modules preloaded after tsx and the watchdog. */
+  preload?: string[]
   /** Wall-clock limit after which the child stops itself. */
   maxMs: number
 }
@@ -36,7 +38,16 @@ export class Child {
   constructor(readonly o: SpawnOptions) {
     this.proc = spawn(
       process.execPath,
-      [...(o.nodeArgs ?? []), '--import', 'tsx', '--import', WATCHDOG, o.script, ...(o.args ?? [])],
+      [
+        ...(o.nodeArgs ?? []),
+        '--import',
+        'tsx',
+        '--import',
+        WATCHDOG,
+        ...(o.preload ?? []).flatMap((m) => ['--import', pathToFileURL(join(REPO_ROOT, m)).href]),
+        o.script,
+        ...(o.args ?? []),
+      ],
       {
         cwd: REPO_ROOT,
         env: { ...o.env, BENCH_CHILD_MAX_MS: String(o.maxMs) },

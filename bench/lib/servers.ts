@@ -15,6 +15,8 @@ export interface StartOptions {
    * loader hooks run on a thread of their own).
    */
   cpuProfileDir?: string
+  /** Time every SQL statement (bench/sql-timing.ts), writing snapshots to `<file>.<n>.json`. */
+  sqlTimingFile?: string
 }
 
 function profileArgs(dir: string | undefined): string[] {
@@ -41,6 +43,7 @@ export class SwitchboardServer {
     const dbPath = join(o.dir, 'bench.db')
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      BENCH_SQL_TIMING_FILE: o.sqlTimingFile ?? '',
       DATABASE_URL: `sqlite:${dbPath}`,
       PORT: '0',
       HOST: '127.0.0.1',
@@ -59,6 +62,7 @@ export class SwitchboardServer {
       args: ['start', '--role', o.role ?? 'all'],
       env,
       nodeArgs: profileArgs(o.cpuProfileDir),
+      preload: o.sqlTimingFile ? ['bench/sql-timing.ts'] : [],
       maxMs: o.maxMs,
     })
     try {
@@ -84,6 +88,11 @@ export class SwitchboardServer {
       await child.stop(2_000)
       throw err
     }
+  }
+
+  /** With `sqlTimingFile`: asks the server to write its SQL timings so far and start over. */
+  snapshotSqlTiming(): void {
+    if (this.child.running) process.kill(this.child.pid, 'SIGUSR2')
   }
 
   /** Stops the server; returns its peak RSS in bytes. */

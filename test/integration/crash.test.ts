@@ -22,7 +22,7 @@ const TOTAL = 20_000
 const KILL_AFTER = 8_000
 const SENDERS = 4
 const SECRET = 'crash-test-secret'
-const NOT_FINAL = ['scheduled', 'queued', 'sending', 'sent']
+const NOT_FINAL = ['scheduled', 'queued', 'sending', 'sent'] as const
 
 let sim: SimulatorServer
 let database: Awaited<ReturnType<typeof freshDatabase>>
@@ -163,6 +163,7 @@ test(
         .then((r) => Object.fromEntries(r.rows.map((row) => [row.status, Number(row.n)]))),
     )
     const inFlightAtKill = atKill.sending ?? 0
+    const killedIds = new Set(await withDb(database.env, (db) => db.kysely.selectFrom('messages').select('id').where('status', '=', 'sending').execute().then((r) => r.map((x) => x.id))))
     // Sends the simulator took before the kill: in-flight ones among them are the re-send risk.
     const simulatorAcceptedAtKill = sim.core.stats().accepted
 
@@ -179,19 +180,48 @@ test(
 
     // Every stored message reaches a final state (bounded).
     const deadline = Date.now() + 120_000
-    let rows: { id: string; status: string }[] = []
     for (;;) {
-      rows = await withDb(database.env, (db) =>
-        db.kysely.selectFrom('messages').select(['id', 'status']).execute(),
+      const pending = await withDb(database.env, (db) =>
+        db.kysely
+          .selectFrom('messages')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('status', 'in', NOT_FINAL)
+          .executeTakeFirstOrThrow()
+          .then((r) => Number(r.n)),
       )
-      const pending = rows.filter((r) => NOT_FINAL.includes(r.status)).length
       if (pending === 0) break
       if (Date.now() > deadline) {
         assert.fail(`${pending} messages still not final after 120 s\n${second.output()}`)
       }
       await new Promise((r) => setTimeout(r, 500))
     }
+    const rows = await withDb(database.env, (db) =>
+      db.kysely.selectFrom('messages').select(['id', 'status']).execute(),
+    )
 
+    const evs = await withDb(database.env, (db) =>
+      db.kysely
+        .selectFrom('message_events')
+        .select(['message_id', 'status', 'at'])
+        .orderBy('id')
+        .execute(),
+    )
+    const open = new Map<string, number>()
+    const durs: number[] = []
+    for (const e of evs) {
+      if (e.status === 'sending') open.set(e.message_id, e.at)
+      else if (open.has(e.message_id) && !killedIds.has(e.message_id)) {
+        durs.push(e.at - (open.get(e.message_id) ?? 0))
+        open.delete(e.message_id)
+      }
+    }
+    durs.sort((a, b) => a - b)
+    console.log(
+      'sending durations p50/p99/max',
+      durs[Math.floor(durs.length / 2)],
+      durs[Math.floor(durs.length * 0.99)],
+      durs.at(-1),
+    )
     const status = new Map(rows.map((r) => [r.id, r.status]))
     const missing = [...acked].filter((id) => !status.has(id))
     assert.deepEqual(missing.slice(0, 5), [], `${missing.length} acknowledged ids not stored`)

@@ -17,7 +17,7 @@ describe('store and queue guarantees', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>
   let store: Store
   const policy = loadConfig({}).messages
-  let clock = 1_800_000_000_000
+  const clock = 1_800_000_000_000
 
   const make = (n: number): MessageRecord[] =>
     Array.from({ length: n }, (_, i) => {
