@@ -1,8 +1,8 @@
 import type { MessageRecord } from '../domain/messages/message.js'
-import { canAdvance, type MessageStatus } from '../domain/messages/status.js'
+import { statusesBelow, type MessageStatus } from '../domain/messages/status.js'
 import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
 import type { ProviderEvent } from '../providers/provider.js'
-import { rows, run, type TxProgram } from './executor.js'
+import { rows, run, type Query, type TxProgram } from './executor.js'
 import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
 
 type Dialect = 'sqlite' | 'postgres'
@@ -42,51 +42,53 @@ export type OutcomeWrite =
       errorMessage: string | null
     }
 
-const MESSAGE_ROW = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`
-const INSERT_MESSAGES = `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES `
-const INSERT_EVENTS =
-  'INSERT INTO message_events (message_id, status, error_code, detail, at) VALUES '
 /** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
 const CHUNK = 64
+const MESSAGE_ROW = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`
+const INSERT_MESSAGES = `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES `
+const EVENT_COLUMNS = '(message_id, status, error_code, detail, at)'
+const DELIVERY_COLUMNS =
+  '(id, message_id, endpoint_id, url, event_type, payload, status, attempts, next_attempt_at, lease_owner, lease_until, last_status_code, last_error, created_at, updated_at)'
 
-/** Multi-row inserts of messages and their first events, in chunks of CHUNK rows. */
-function* insertMessageRows(
-  messages: readonly MessageRecord[],
-): Generator<ReturnType<typeof run>, void, unknown> {
-  for (let i = 0; i < messages.length; i += CHUNK) {
-    const chunk = messages.slice(i, i + CHUNK)
-    const params: unknown[] = []
-    const events: unknown[] = []
-    for (const m of chunk) {
-      for (const c of MESSAGE_COLUMNS) params.push(m[c])
-      events.push(m.id, m.status, m.error_code, null, m.created_at)
-    }
-    yield run(INSERT_MESSAGES + Array(chunk.length).fill(MESSAGE_ROW).join(', '), params)
-    yield run(INSERT_EVENTS + Array(chunk.length).fill('(?, ?, ?, ?, ?)').join(', '), events)
+/** Multi-row INSERT statements of `width` columns, CHUNK rows at most each. */
+function* insertRows(
+  table: string,
+  columns: string,
+  width: number,
+  flat: readonly unknown[],
+): Generator<Query, void, unknown> {
+  const rowSql = `(${Array<string>(width).fill('?').join(', ')})`
+  const per = CHUNK * width
+  for (let i = 0; i < flat.length; i += per) {
+    const params = flat.slice(i, i + per)
+    const n = params.length / width
+    yield run(
+      `INSERT INTO ${table} ${columns} VALUES ${Array<string>(n).fill(rowSql).join(', ')}`,
+      params,
+    )
   }
 }
-const INSERT_EVENT =
-  'INSERT INTO message_events (message_id, status, error_code, detail, at) VALUES (?, ?, ?, ?, ?)'
-const INSERT_DELIVERY =
-  'INSERT INTO webhook_deliveries (id, message_id, endpoint_id, url, event_type, payload, status, attempts, next_attempt_at, lease_owner, lease_until, last_status_code, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
 
-/** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
-export class MessageRepo {
-  constructor(
-    private readonly dialect: Dialect,
-    private readonly fanout: StatusChangeFanout,
-  ) {}
+/**
+ * Collects the side effects of status changes within one transaction (event rows and the
+ * outbox rows of webhook deliveries) and writes them with multi-row inserts at the end.
+ */
+class Changes {
+  readonly #events: unknown[] = []
+  readonly #deliveries: unknown[] = []
 
-  *#changed(
+  constructor(private readonly fanout: StatusChangeFanout) {}
+
+  add(
     m: MessageRecord,
     status: MessageStatus,
     errorCode: string | null,
     detail: string | null,
     at: number,
-  ): Generator<ReturnType<typeof run>, void, unknown> {
-    yield run(INSERT_EVENT, [m.id, status, errorCode, detail, at])
+  ): void {
+    this.#events.push(m.id, status, errorCode, detail, at)
     for (const d of this.fanout(m, { status, errorCode, at })) {
-      yield run(INSERT_DELIVERY, [
+      this.#deliveries.push(
         d.id,
         d.message_id,
         d.endpoint_id,
@@ -102,9 +104,22 @@ export class MessageRepo {
         d.last_error,
         d.created_at,
         d.updated_at,
-      ])
+      )
     }
   }
+
+  *write(): Generator<Query, void, unknown> {
+    yield* insertRows('message_events', EVENT_COLUMNS, 5, this.#events)
+    yield* insertRows('webhook_deliveries', DELIVERY_COLUMNS, 15, this.#deliveries)
+  }
+}
+
+/** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
+export class MessageRepo {
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly fanout: StatusChangeFanout,
+  ) {}
 
   /** Intake: messages, their first event and the idempotency record in one transaction. */
   *insertSubmissions(subs: readonly Submission[]): TxProgram<SubmissionResult[]> {
@@ -139,7 +154,15 @@ export class MessageRepo {
       accepted.push(...sub.messages)
       results.push({ outcome: 'inserted' })
     }
-    yield* insertMessageRows(accepted)
+    for (let i = 0; i < accepted.length; i += CHUNK) {
+      const chunk = accepted.slice(i, i + CHUNK)
+      const params: unknown[] = []
+      for (const m of chunk) for (const c of MESSAGE_COLUMNS) params.push(m[c])
+      yield run(INSERT_MESSAGES + Array<string>(chunk.length).fill(MESSAGE_ROW).join(', '), params)
+    }
+    const events: unknown[] = []
+    for (const m of accepted) events.push(m.id, m.status, m.error_code, null, m.created_at)
+    yield* insertRows('message_events', EVENT_COLUMNS, 5, events)
     return results
   }
 
@@ -162,36 +185,31 @@ export class MessageRepo {
       )) as MessageRecord[]
       claimed.push(...reclaimed)
     }
-    for (const m of claimed) yield* this.#changed(m, 'sending', null, `attempt ${m.attempts}`, now)
+    const changes = new Changes(this.fanout)
+    for (const m of claimed)
+      changes.add(m, 'sending', null, `attempt ${m.attempts} by ${owner}`, now)
+    yield* changes.write()
     return claimed
   }
 
   /** Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. */
   *recordOutcomes(owner: string, writes: readonly OutcomeWrite[], now: number): TxProgram<void> {
-    const lock = this.dialect === 'postgres' ? ' FOR UPDATE' : ''
+    const changes = new Changes(this.fanout)
     for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (w.kind === 'sent') {
-        const found = (yield rows(
-          `SELECT * FROM messages WHERE id = ? AND lease_owner = ?${lock}`,
-          [w.id, owner],
+        const sent = (yield rows(
+          "UPDATE messages SET status = 'sent', provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING *",
+          [w.provider, w.providerMessageId, now, now, w.id, owner],
         )) as MessageRecord[]
-        const m = found[0]
-        if (!m) continue
-        const advance = m.status === 'sending'
-        const updated = (yield rows(
-          `UPDATE messages SET status = ?, provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = ?, error_message = ?, updated_at = ? WHERE id = ? RETURNING *`,
-          [
-            advance ? 'sent' : m.status,
-            w.provider,
-            w.providerMessageId,
-            now,
-            advance ? null : m.error_code,
-            advance ? null : m.error_message,
-            now,
-            w.id,
-          ],
-        )) as MessageRecord[]
-        if (advance && updated[0]) yield* this.#changed(updated[0], 'sent', null, null, now)
+        if (sent[0]) {
+          changes.add(sent[0], 'sent', null, null, now)
+        } else {
+          // A delivery report already moved it on: keep its status, record the provider id.
+          yield run(
+            'UPDATE messages SET provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?',
+            [w.provider, w.providerMessageId, now, now, w.id, owner],
+          )
+        }
         continue
       }
       const status = w.kind === 'retry' ? 'queued' : w.status
@@ -213,8 +231,9 @@ export class MessageRepo {
       if (!m) continue
       const detail =
         w.kind === 'retry' ? `retry at ${new Date(w.nextAttemptAt).toISOString()}` : null
-      yield* this.#changed(m, status, w.errorCode, detail, now)
+      changes.add(m, status, w.errorCode, detail, now)
     }
+    yield* changes.write()
   }
 
   /**
@@ -226,42 +245,52 @@ export class MessageRepo {
     reports: readonly StatusReport[],
     now: number,
   ): TxProgram<StatusReport[]> {
-    const lock = this.dialect === 'postgres' ? ' FOR UPDATE' : ''
     const unmatched: StatusReport[] = []
-    const sorted = [...reports].sort((a, b) =>
-      (a.messageId ?? a.providerMessageId) < (b.messageId ?? b.providerMessageId) ? -1 : 1,
-    )
-    for (const r of sorted) {
-      const found = (
+    const changes = new Changes(this.fanout)
+    const key = (r: StatusReport) => r.messageId ?? r.providerMessageId
+    for (const r of [...reports].sort((a, b) => (key(a) < key(b) ? -1 : 1))) {
+      const below = statusesBelow(r.status)
+      const inList = below.map(() => '?').join(', ')
+      const final = r.status !== 'sent'
+      const set = `UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), completed_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?), updated_at = ?`
+      const setParams = [
+        r.status,
+        r.errorCode ?? null,
+        final ? r.at : null,
+        provider,
+        r.providerMessageId,
+        now,
+      ]
+      const updated = (
         r.messageId
-          ? yield rows(`SELECT * FROM messages WHERE id = ?${lock}`, [r.messageId])
+          ? yield rows(
+              `${set} WHERE id = ? AND (provider IS NULL OR provider = ?) AND status IN (${inList}) RETURNING *`,
+              [...setParams, r.messageId, provider, ...below],
+            )
           : yield rows(
-              `SELECT * FROM messages WHERE provider = ? AND provider_message_id = ?${lock}`,
-              [provider, r.providerMessageId],
+              `${set} WHERE provider = ? AND provider_message_id = ? AND status IN (${inList}) RETURNING *`,
+              [...setParams, provider, r.providerMessageId, ...below],
             )
       ) as MessageRecord[]
-      const m = found[0]
-      if (!m || (m.provider !== null && m.provider !== provider)) {
-        unmatched.push(r)
+      if (updated[0]) {
+        changes.add(updated[0], r.status, r.errorCode ?? null, null, now)
         continue
       }
-      if (!canAdvance(m.status, r.status)) continue
-      const final = r.status !== 'sent'
-      const updated = (yield rows(
-        `UPDATE messages SET status = ?, error_code = ?, completed_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?), updated_at = ? WHERE id = ? AND status = ? RETURNING *`,
-        [
-          r.status,
-          r.errorCode ?? (final ? null : m.error_code),
-          final ? r.at : null,
-          provider,
-          r.providerMessageId,
-          now,
-          m.id,
-          m.status,
-        ],
-      )) as MessageRecord[]
-      if (updated[0]) yield* this.#changed(updated[0], r.status, r.errorCode ?? null, null, now)
+      // Nothing moved: a late or repeated report (ignored), or no such message yet (parked).
+      const exists = (
+        r.messageId
+          ? yield rows(
+              'SELECT id FROM messages WHERE id = ? AND (provider IS NULL OR provider = ?)',
+              [r.messageId, provider],
+            )
+          : yield rows('SELECT id FROM messages WHERE provider = ? AND provider_message_id = ?', [
+              provider,
+              r.providerMessageId,
+            ])
+      ) as unknown[]
+      if (exists.length === 0) unmatched.push(r)
     }
+    yield* changes.write()
     return unmatched
   }
 
@@ -276,7 +305,9 @@ export class MessageRepo {
       const exists = (yield rows('SELECT id FROM messages WHERE id = ?', [id])) as unknown[]
       return exists.length > 0 ? 'not_cancelable' : 'not_found'
     }
-    yield* this.#changed(m, 'canceled', null, null, now)
+    const changes = new Changes(this.fanout)
+    changes.add(m, 'canceled', null, null, now)
+    yield* changes.write()
     return m
   }
 }
