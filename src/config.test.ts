@@ -56,3 +56,15 @@ test('SIMULATOR_URL switches to the HTTP simulator', () => {
   const c = loadConfig({ SIMULATOR_URL: 'http://127.0.0.1:4010' })
   assert.equal(c.providers[0]?.type, 'simulator-http')
 })
+
+test('a JSON config file supplies the same keys; the environment wins', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const file = join(mkdtempSync(join(tmpdir(), 'sb-config-')), 'switchboard.json')
+  writeFileSync(file, JSON.stringify({ PORT: 4000, MAX_SEGMENTS: 5, SIMULATOR_RULES: [] }))
+  const c = loadConfig({ SWITCHBOARD_CONFIG: file, MAX_SEGMENTS: '7' })
+  assert.equal(c.port, 4000)
+  assert.equal(c.messages.maxSegments, 7)
+  assert.throws(() => loadConfig({ SWITCHBOARD_CONFIG: join(file, 'missing') }), ConfigError)
+})
