@@ -68,3 +68,10 @@ test('a JSON config file supplies the same keys; the environment wins', async ()
   assert.equal(c.messages.maxSegments, 7)
   assert.throws(() => loadConfig({ SWITCHBOARD_CONFIG: join(file, 'missing') }), ConfigError)
 })
+
+test('a lease shorter than the provider timeout is refused', () => {
+  assert.throws(
+    () => loadConfig({ WORKER_LEASE_MS: '10000', PROVIDER_TIMEOUT_MS: '15000' }),
+    /WORKER_LEASE_MS \(10000\) must be longer than PROVIDER_TIMEOUT_MS/,
+  )
+})

@@ -224,6 +224,15 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     r.problems.push('WEBHOOK_RETRY_SCHEDULE must be a comma-separated list of seconds')
   }
 
+  const leaseMs = r.int('WORKER_LEASE_MS', 30_000, 100)
+  const providerTimeoutMs = r.int('PROVIDER_TIMEOUT_MS', 15_000, 1)
+  if (leaseMs <= providerTimeoutMs) {
+    // A lease that can end while its send is still running lets another claim re-send it.
+    r.problems.push(
+      `WORKER_LEASE_MS (${leaseMs}) must be longer than PROVIDER_TIMEOUT_MS (${providerTimeoutMs})`,
+    )
+  }
+
   const config: Config = {
     port,
     host,
@@ -246,12 +255,12 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     worker: {
       batchSize: r.int('WORKER_BATCH_SIZE', 500, 1, 10_000),
       concurrency: r.int('WORKER_CONCURRENCY', 1000, 1, 100_000),
-      leaseMs: r.int('WORKER_LEASE_MS', 30_000, 100),
+      leaseMs,
       pollMs: r.int('WORKER_POLL_MS', 100, 1),
       retryBaseMs: r.int('RETRY_BASE_MS', 1000, 1),
       retryMaxMs: r.int('RETRY_MAX_MS', 300_000, 1),
       maxAttempts: r.int('MAX_ATTEMPTS', 20, 1, 1000),
-      providerTimeoutMs: r.int('PROVIDER_TIMEOUT_MS', 15_000, 1),
+      providerTimeoutMs,
     },
     providers,
     webhooks: {

@@ -62,7 +62,11 @@ function startChild(name: string): SwitchboardProcess {
     SIMULATOR_URL: sim.url,
     SIMULATOR_WEBHOOK_SECRET: SECRET,
     LOG_LEVEL: 'warn',
-    WORKER_LEASE_MS: '3000',
+    // Short enough that the killed process's leases end soon after the restart, long enough
+    // that a slow but live send (its outcome is recorded up to ~4 s late under this load on
+    // 2 cores) is not re-claimed: that would count duplicates the kill did not cause.
+    WORKER_LEASE_MS: '10000',
+    PROVIDER_TIMEOUT_MS: '5000',
   })
   children.push(child)
   return child
@@ -163,7 +167,7 @@ test(
         .then((r) => Object.fromEntries(r.rows.map((row) => [row.status, Number(row.n)]))),
     )
     const inFlightAtKill = atKill.sending ?? 0
-    const killedIds = new Set(await withDb(database.env, (db) => db.kysely.selectFrom('messages').select('id').where('status', '=', 'sending').execute().then((r) => r.map((x) => x.id))))
+    assert.ok(inFlightAtKill > 0, 'the kill should catch messages in flight')
     // Sends the simulator took before the kill: in-flight ones among them are the re-send risk.
     const simulatorAcceptedAtKill = sim.core.stats().accepted
 
@@ -199,29 +203,6 @@ test(
       db.kysely.selectFrom('messages').select(['id', 'status']).execute(),
     )
 
-    const evs = await withDb(database.env, (db) =>
-      db.kysely
-        .selectFrom('message_events')
-        .select(['message_id', 'status', 'at'])
-        .orderBy('id')
-        .execute(),
-    )
-    const open = new Map<string, number>()
-    const durs: number[] = []
-    for (const e of evs) {
-      if (e.status === 'sending') open.set(e.message_id, e.at)
-      else if (open.has(e.message_id) && !killedIds.has(e.message_id)) {
-        durs.push(e.at - (open.get(e.message_id) ?? 0))
-        open.delete(e.message_id)
-      }
-    }
-    durs.sort((a, b) => a - b)
-    console.log(
-      'sending durations p50/p99/max',
-      durs[Math.floor(durs.length / 2)],
-      durs[Math.floor(durs.length * 0.99)],
-      durs.at(-1),
-    )
     const status = new Map(rows.map((r) => [r.id, r.status]))
     const missing = [...acked].filter((id) => !status.has(id))
     assert.deepEqual(missing.slice(0, 5), [], `${missing.length} acknowledged ids not stored`)

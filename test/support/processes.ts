@@ -53,6 +53,28 @@ export interface SwitchboardProcess {
   stop(graceMs?: number): Promise<void>
 }
 
+/** Environment variables src/config.ts reads. */
+const CONFIG_PREFIX = /^(SIMULATOR_|WORKER_|DATABASE_|WEBHOOK_|SWITCHBOARD_|SQLITE_)/
+const CONFIG_KEYS = new Set([
+  'PORT',
+  'HOST',
+  'PUBLIC_URL',
+  'LOG_LEVEL',
+  'DEFAULT_COUNTRY',
+  'BODY_LIMIT_BYTES',
+  'MAX_SEGMENTS',
+  'SMART_ENCODING',
+  'DEFAULT_VALIDITY_PERIOD',
+  'MAX_VALIDITY_PERIOD',
+  'MAX_SCHEDULE_AHEAD',
+  'RETRY_BASE_MS',
+  'RETRY_MAX_MS',
+  'MAX_ATTEMPTS',
+  'PROVIDER_TIMEOUT_MS',
+  'IDEMPOTENCY_TTL_HOURS',
+  'SHUTDOWN_TIMEOUT_MS',
+])
+
 const live = new Set<ChildProcess>()
 // Last resort if the test process itself exits without running its hooks.
 process.once('exit', () => {
@@ -65,10 +87,13 @@ export function spawnSwitchboard(
   role: 'api' | 'worker' | 'all',
   env: Record<string, string>,
 ): SwitchboardProcess {
-  const base = { ...process.env }
-  // The test runner marks its children; a Switchboard child is not a test file.
-  delete base.NODE_TEST_CONTEXT
-  delete base.NODE_OPTIONS
+  // Only the test's own settings configure the child, never the developer's shell; and the
+  // test runner's marker for its children is dropped (a Switchboard child is not a test file).
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !CONFIG_PREFIX.test(k) && !CONFIG_KEYS.has(k) && k !== 'NODE_TEST_CONTEXT',
+    ),
+  )
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/run.ts', 'start', '--role', role],
