@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -74,6 +75,7 @@ export async function buildApp(deps: AppDeps) {
     // Errors raised by the router before any route runs (a malformed percent-encoding, a path
     // parameter longer than maxParamLength) get the same registry body as every other error.
     frameworkErrors: sendError,
+    clientErrorHandler: sendClientError,
   })
   // Only JSON is accepted: without this, Fastify's built-in text/plain parser lets a text body
   // through to schema validation (422) instead of answering 415 unsupported_media_type.
@@ -142,6 +144,25 @@ function sendError(err: FastifyError | AppError, req: FastifyRequest, reply: Fas
   else req.log.info({ code: body.error.code, status: body.status }, 'request rejected')
   if (body.status === 429 && body.retryAfter) void reply.header('retry-after', body.retryAfter)
   void reply.code(body.status).send({ error: body.error })
+}
+
+/**
+ * Requests Node's HTTP parser rejects before Fastify sees them (a control character or a space in
+ * a header, a broken request line, headers over the size limit, a request that never finished)
+ * get the registry body too; Fastify's default answers `{"error":"Bad Request",...}`.
+ */
+function sendClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const { code, message } = errors.invalid_request
+  const body = JSON.stringify({
+    error: { code, message, details: { reason: err.code ?? 'malformed HTTP request' } },
+  })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 400 Bad Request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(err)
 }
 
 interface MappedError {
