@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { ConfigError, loadConfig } from './config.js'
 
@@ -57,10 +60,7 @@ test('SIMULATOR_URL switches to the HTTP simulator', () => {
   assert.equal(c.providers[0]?.type, 'simulator-http')
 })
 
-test('a JSON config file supplies the same keys; the environment wins', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs')
-  const { tmpdir } = await import('node:os')
-  const { join } = await import('node:path')
+test('a JSON config file supplies the same keys; the environment wins', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'sb-config-')), 'switchboard.json')
   writeFileSync(file, JSON.stringify({ PORT: 4000, MAX_SEGMENTS: 5, SIMULATOR_RULES: [] }))
   const c = loadConfig({ SWITCHBOARD_CONFIG: file, MAX_SEGMENTS: '7' })

@@ -71,7 +71,8 @@ export async function buildApp(deps: AppDeps) {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimit,
     requestIdHeader: 'x-request-id',
-    return503OnClosing: true,
+    // While closing, the onRequest hook answers 503 service_unavailable from the registry.
+    return503OnClosing: false,
     // Errors raised by the router before any route runs (a malformed percent-encoding, a path
     // parameter longer than maxParamLength) get the same registry body as every other error.
     frameworkErrors: sendError,

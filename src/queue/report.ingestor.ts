@@ -47,13 +47,37 @@ export class ReportIngestor {
   }
 
   /** Resolves once the events are durably applied (webhook routes acknowledge after this). */
-  async ingest(provider: string, events: readonly ProviderEvent[]): Promise<void> {
+  async ingest(provider: string, untrusted: readonly ProviderEvent[]): Promise<void> {
+    const events = untrusted.flatMap((e) => this.#sanitize(e))
+    if (events.length < untrusted.length) {
+      this.logger.warn(
+        { provider, dropped: untrusted.length - events.length },
+        'malformed provider events dropped',
+      )
+    }
     const inbound = events.filter((e): e is Inbound => e.type === 'inbound')
     const waits: Promise<unknown>[] = events
       .filter((e): e is StatusReport => e.type === 'status')
       .map((report) => this.#batcher.push({ provider, report }))
     if (inbound.length > 0) waits.push(this.#storeInbound(provider, inbound))
     await Promise.all(waits)
+  }
+
+  /**
+   * Provider input is untrusted even when signed: identifiers must be short printable text
+   * (a NUL cannot be stored by PostgreSQL) and times plausible, else one bad event would fail
+   * the whole batch it lands in.
+   */
+  #sanitize(e: ProviderEvent): ProviderEvent[] {
+    const id = (v: string | undefined) =>
+      v === undefined || (v.length > 0 && v.length <= 128 && ![...v].some((c) => c < ' '))
+    const now = this.now()
+    const at =
+      Number.isInteger(e.at) && e.at > 946_684_800_000 && e.at < now + 86_400_000 ? e.at : now
+    if (!id(e.providerMessageId)) return []
+    if (e.type === 'status') return id(e.messageId) ? [{ ...e, at }] : []
+    if (!id(e.from) || !id(e.to) || e.body.includes('\u0000')) return []
+    return [{ ...e, at }]
   }
 
   /** Applies reports; unmatched ones are parked as jobs for attempt `attempt + 1`. */

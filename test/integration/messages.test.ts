@@ -100,6 +100,19 @@ describe('messages API', () => {
     }
   })
 
+  test('statusCallback must be a usable http(s) URL; lone surrogates are stored as U+FFFD', async () => {
+    for (const statusCallback of ['http://example.com:99999/x', 'http://', 'ftp://x.example/']) {
+      const res = await send({ to: '+14155550102', body: 'x', statusCallback })
+      assert.equal(res.statusCode, 422, statusCallback)
+    }
+    const res = await send({ to: '+14155550102', body: 'a\ud800b' })
+    assert.equal(res.statusCode, 202)
+    const m = res.json<Msg & { body: string }>()
+    assert.equal(m.body, 'a\ufffdb')
+    const stored = (await get(m.id)) as Msg & { body: string }
+    assert.equal(stored.body, m.body)
+  })
+
   test('API keys: 401 without a key, 403 without the scope', async () => {
     const none = await t.inject({ method: 'GET', url: '/v1/messages' })
     assert.equal(none.statusCode, 401)

@@ -35,6 +35,15 @@ const SHORT_CODE = /^[0-9]{3,8}$/
 /** Scheduling a moment ago is allowed: client clocks drift. */
 const SEND_AT_TOLERANCE_MS = 60_000
 
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s)
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0
+  } catch {
+    return false
+  }
+}
+
 function fail(error: ErrorDef, details: Record<string, unknown>): PrepareResult {
   return { ok: false, error, details }
 }
@@ -65,8 +74,13 @@ export function prepareMessage(
     }
   }
 
+  if (req.statusCallback !== undefined && !isHttpUrl(req.statusCallback)) {
+    return fail(errors.validation_failed, { field: 'statusCallback', reason: 'not an http(s) URL' })
+  }
+  // Lone surrogates cannot be stored or sent; they become U+FFFD, in the stored body too.
+  const body = req.body.isWellFormed() ? req.body : req.body.toWellFormed()
   const smart = req.smartEncoding ?? policy.smartEncoding
-  const analysis = analyzeBody(req.body, { smartEncoding: smart })
+  const analysis = analyzeBody(body, { smartEncoding: smart })
   if (analysis.segments > policy.maxSegments) {
     return fail(errors.segment_limit_exceeded, {
       segments: analysis.segments,
@@ -112,7 +126,7 @@ export function prepareMessage(
       direction: 'outbound',
       to_number: to.e164,
       from_number: from,
-      body: req.body,
+      body,
       type: req.type ?? 'transactional',
       encoding: analysis.encoding,
       segments: analysis.segments,
