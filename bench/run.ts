@@ -290,6 +290,12 @@ function printSqlTiming(file: string, title: string): void {
   }
   const pct = (ms: number) => `${((ms / t.windowMs) * 100).toFixed(1).padStart(5)}%`
   const lines = [`--- SQL time, switchboard ${title}, measured window (${fmt(t.windowMs)} ms) ---`]
+  const m = t.memory
+  lines.push(
+    `memory at the end of the window: rss ${mb(m.rss)}, V8 heap used ${mb(m.heapUsed)} of ` +
+      `${mb(m.heapTotal)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)}), ` +
+      `outside V8 (SQLite page cache, malloc, code) ~${mb(m.rss - m.heapTotal - m.external)}`,
+  )
   lines.push('transactions (named after their first statement): share of wall time, calls, ms')
   for (const x of t.transactions.slice(0, 8)) {
     lines.push(
@@ -297,11 +303,12 @@ function printSqlTiming(file: string, title: string): void {
         `(statements ${fmt(x.statementsMs)}, COMMIT ${fmt(x.commitMs)})  ${x.first.slice(0, 110)}`,
     )
   }
-  lines.push('statements: share of wall time, calls, ms, rows, µs per call')
+  lines.push('statements: share of wall time, calls, ms, rows, µs per call, max ms, calls >= 2 ms')
   for (const x of t.statements.slice(0, 14)) {
     lines.push(
       `  ${pct(x.ms)} ${String(x.calls).padStart(7)} ${fmt(x.ms).padStart(8)} ms ` +
-        `${String(x.rows).padStart(8)} rows ${fmt((x.ms * 1000) / x.calls).padStart(6)} µs  ` +
+        `${String(x.rows).padStart(8)} rows ${fmt((x.ms * 1000) / x.calls).padStart(6)} µs ` +
+        `${fmt(x.maxMs, 1).padStart(6)} ${String(x.slow).padStart(5)}  ` +
         x.sql.slice(0, 110),
     )
   }
@@ -551,6 +558,20 @@ async function runSegments(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Linux pressure stall information: % of time some runnable task waited for a CPU. */
+function cpuPressure(): { avg10: number; avg60: number } | null {
+  try {
+    const line = readFileSync('/proc/pressure/cpu', 'utf8')
+    const avg10 = Number(/avg10=([\d.]+)/.exec(line)?.[1])
+    const avg60 = Number(/avg60=([\d.]+)/.exec(line)?.[1])
+    return Number.isFinite(avg10) && Number.isFinite(avg60) ? { avg10, avg60 } : null
+  } catch {
+    return null
+  }
+}
+
+const loadAvg = () => loadavg().map((l) => Math.round(l * 100) / 100)
+
 async function main(): Promise<void> {
   const startedAt = new Date()
   const machine = {
@@ -559,12 +580,18 @@ async function main(): Promise<void> {
     memoryGb: Math.round(totalmem() / 1024 ** 3),
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
-    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+    loadAverageAtStart: loadAvg(),
+    cpuPressureAtStart: cpuPressure(),
+    loadAverageAtEnd: [] as number[],
+    cpuPressureAtEnd: null as ReturnType<typeof cpuPressure>,
   }
   console.log(
     `Switchboard benchmarks ${startedAt.toISOString()}${quick ? ' (quick)' : ''}: ` +
       `${[...selected].join(', ')}\n${machine.cpus} x ${machine.cpuModel}, ` +
-      `${machine.memoryGb} GB, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`,
+      `${machine.memoryGb} GB, Node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}` +
+      (machine.cpuPressureAtStart
+        ? `, CPU pressure avg10 ${machine.cpuPressureAtStart.avg10}%`
+        : ''),
   )
   const tmp = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))
   if (flags.profile) {
@@ -592,6 +619,8 @@ async function main(): Promise<void> {
     else rmSync(tmp, { recursive: true, force: true })
   }
 
+  machine.loadAverageAtEnd = loadAvg()
+  machine.cpuPressureAtEnd = cpuPressure()
   const serverPeaks = Object.entries(peaks).filter(([k]) => k !== 'bare')
   if (serverPeaks.length > 0) {
     const [phase, peak] = serverPeaks.reduce((a, b) => (b[1] > a[1] ? b : a))

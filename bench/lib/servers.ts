@@ -17,6 +17,8 @@ export interface StartOptions {
   cpuProfileDir?: string
   /** Time every SQL statement (bench/sql-timing.ts), writing snapshots to `<file>.<n>.json`. */
   sqlTimingFile?: string
+  /** More node flags, for diagnostics (e.g. `--heapsnapshot-signal=SIGUSR1`). */
+  nodeArgs?: string[]
 }
 
 function profileArgs(dir: string | undefined): string[] {
@@ -61,7 +63,7 @@ export class SwitchboardServer {
       script: 'src/cli/run.ts',
       args: ['start', '--role', o.role ?? 'all'],
       env,
-      nodeArgs: profileArgs(o.cpuProfileDir),
+      nodeArgs: [...profileArgs(o.cpuProfileDir), ...(o.nodeArgs ?? [])],
       preload: o.sqlTimingFile ? ['bench/sql-timing.ts'] : [],
       maxMs: o.maxMs,
     })
