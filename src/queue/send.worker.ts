@@ -79,16 +79,18 @@ export class SendWorker {
     const claimed = await this.#o.store.tx(() =>
       this.#o.store.messages.claim(this.owner, limit, this.#now(), leaseMs),
     )
+    // One timeout signal per claimed batch (they start together), not one timer per send.
+    const signal = AbortSignal.timeout(this.#o.config.providerTimeoutMs)
     for (const m of claimed) {
       this.#inflight++
-      void this.#dispatch(m)
+      void this.#dispatch(m, signal)
     }
     return claimed.length === limit ? 'more' : 'idle'
   }
 
-  async #dispatch(m: MessageRecord): Promise<void> {
+  async #dispatch(m: MessageRecord, signal: AbortSignal): Promise<void> {
     try {
-      await this.#outcomes.push(await this.#attempt(m))
+      await this.#outcomes.push(await this.#attempt(m, signal))
     } catch (err) {
       // The row keeps its lease and returns to the pool when it ends: nothing is lost.
       this.#o.logger.error({ err, messageId: m.id }, 'recording a send outcome failed')
@@ -101,7 +103,7 @@ export class SendWorker {
     }
   }
 
-  async #attempt(m: MessageRecord): Promise<OutcomeWrite> {
+  async #attempt(m: MessageRecord, signal: AbortSignal): Promise<OutcomeWrite> {
     const now = this.#now()
     if (now >= m.valid_until) {
       return {
@@ -129,7 +131,7 @@ export class SendWorker {
           validUntil: m.valid_until,
           attempt: m.attempts,
         },
-        AbortSignal.timeout(this.#o.config.providerTimeoutMs),
+        signal,
       )
     } catch (err) {
       this.#o.logger.warn({ err, messageId: m.id, provider: provider.name }, 'provider threw')

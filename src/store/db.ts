@@ -33,7 +33,7 @@ export function openDb(config: Config['database']): Db {
     sqlite.pragma('journal_mode = WAL')
     sqlite.pragma(`synchronous = ${config.synchronous}`)
     sqlite.pragma('busy_timeout = 5000')
-    sqlite.pragma('cache_size = -65536')
+    sqlite.pragma('cache_size = -16384')
     sqlite.pragma('temp_store = MEMORY')
     // Kysely shares the connection for single statements only: better-sqlite3 runs each
     // synchronously, so none can land inside a transaction run by the executor.

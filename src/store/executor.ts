@@ -35,13 +35,44 @@ export interface Executor {
   close(): Promise<void>
 }
 
+interface Pending {
+  program: () => TxProgram<unknown>
+  resolve: (value: unknown) => void
+  reject: (err: unknown) => void
+}
+
+/**
+ * SQLite: group commit across callers. Transactions requested in the same turn of the event
+ * loop (intake, claims, outcomes, reports) run in ONE `BEGIN IMMEDIATE` transaction, each
+ * inside its own savepoint, so a failing program rolls back alone and the others still
+ * commit. One commit writes the shared pages once instead of once per caller.
+ */
 export class SqliteExecutor implements Executor {
   readonly dialect = 'sqlite' as const
   readonly #db: BetterSqlite3.Database
   readonly #cache = new Map<string, BetterSqlite3.Statement>()
+  readonly #outer: BetterSqlite3.Transaction<(batch: Pending[]) => unknown[]>
+  readonly #nested: BetterSqlite3.Transaction<(program: () => TxProgram<unknown>) => unknown>
+  #queue: Pending[] = []
+  #scheduled = false
 
   constructor(db: BetterSqlite3.Database) {
     this.#db = db
+    this.#nested = db.transaction((program: () => TxProgram<unknown>) => {
+      const g = program()
+      let step = g.next()
+      while (!step.done) step = g.next(this.#exec(step.value))
+      return step.value
+    })
+    this.#outer = db.transaction((batch: Pending[]) =>
+      batch.map((p) => {
+        try {
+          return { ok: true, value: this.#nested(p.program) }
+        } catch (err) {
+          return { ok: false, err }
+        }
+      }),
+    )
   }
 
   #stmt(sql: string): BetterSqlite3.Statement {
@@ -59,14 +90,37 @@ export class SqliteExecutor implements Executor {
     return stmt.all(...q.params)
   }
 
-  async transaction<T>(program: () => TxProgram<T>): Promise<T> {
-    const tx = this.#db.transaction(() => {
-      const g = program()
-      let step = g.next()
-      while (!step.done) step = g.next(this.#exec(step.value))
-      return step.value
+  transaction<T>(program: () => TxProgram<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ program, resolve: resolve as (v: unknown) => void, reject })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(() => this.#flush())
+      }
     })
-    return tx.immediate()
+  }
+
+  #flush(): void {
+    this.#scheduled = false
+    const batch = this.#queue
+    this.#queue = []
+    if (!this.#db.open) {
+      for (const p of batch) p.reject(new Error('database is closed'))
+      return
+    }
+    let results: unknown[]
+    try {
+      results = this.#outer.immediate(batch)
+    } catch (err) {
+      // The commit itself failed (busy, disk full): nothing of the batch was stored.
+      for (const p of batch) p.reject(err)
+      return
+    }
+    batch.forEach((p, i) => {
+      const r = results[i] as { ok: true; value: unknown } | { ok: false; err: unknown }
+      if (r.ok) p.resolve(r.value)
+      else p.reject(r.err)
+    })
   }
 
   async query<R>(q: Query): Promise<R[]> {
@@ -75,6 +129,7 @@ export class SqliteExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    if (this.#queue.length > 0) this.#flush()
     this.#cache.clear()
     if (this.#db.open) this.#db.close()
   }

@@ -55,11 +55,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .on('messages')
           .columns(['to_number', 'id'])
           .execute()
-        await db.schema
-          .createIndex('messages_status')
-          .on('messages')
-          .columns(['status', 'id'])
-          .execute()
+        // No (status, id) index: every status change would rewrite it, and SQLite's planner
+        // answers status-filtered pages by walking the primary key anyway.
 
         await db.schema
           .createTable('message_events')
