@@ -6,6 +6,7 @@
  * (autocannon) runs in this process. Prints each figure next to its target as it completes,
  * then a table and a JSON summary. See BENCHMARKS.md.
  */
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -593,6 +594,16 @@ async function main(): Promise<void> {
         ? `, CPU pressure avg10 ${machine.cpuPressureAtStart.avg10}%`
         : ''),
   )
+  // The server runs as `npm start` runs it: compiled, without a TypeScript loader.
+  const build = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    },
+  )
+  if (build.status !== 0) throw new Error('npm run build failed')
   const tmp = mkdtempSync(join(tmpdir(), 'switchboard-bench-'))
   if (flags.profile) {
     profileDir = join(

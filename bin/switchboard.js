@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so the package needs no build step.
-import { register } from 'tsx/esm/api'
+// Runs the compiled CLI (npm run build); from a source checkout without a build, runs the
+// TypeScript through tsx instead.
+import { existsSync } from 'node:fs'
 
-register()
-await import('../src/cli/run.ts')
+const compiled = new URL('../dist/cli/run.js', import.meta.url)
+if (existsSync(compiled)) {
+  await import(compiled.href)
+} else {
+  const { register } = await import('tsx/esm/api')
+  register()
+  await import('../src/cli/run.ts')
+}

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 /** The repository root (bench/lib/../..), so children run with the repo as cwd. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const WATCHDOG = pathToFileURL(join(REPO_ROOT, 'bench', 'watchdog.ts')).href
+const WATCHDOG = pathToFileURL(join(REPO_ROOT, 'bench', 'watchdog.mjs')).href
 
 /** Every child still running, so that any exit path of the benchmark can stop them. */
 const live = new Set<Child>()
@@ -14,7 +14,7 @@ const live = new Set<Child>()
 export interface SpawnOptions {
   /** Shown in messages. */
   name: string
-  /** Repo-relative script run under tsx. */
+  /** Repo-relative script; `.ts` scripts and `.ts` preloads run under tsx, `.js` ones without. */
   script: string
   args?: string[]
   env: NodeJS.ProcessEnv
@@ -40,8 +40,9 @@ export class Child {
       process.execPath,
       [
         ...(o.nodeArgs ?? []),
-        '--import',
-        'tsx',
+        ...([o.script, ...(o.preload ?? [])].some((f) => f.endsWith('.ts'))
+          ? ['--import', 'tsx']
+          : []),
         '--import',
         WATCHDOG,
         ...(o.preload ?? []).flatMap((m) => ['--import', pathToFileURL(join(REPO_ROOT, m)).href]),

@@ -25,7 +25,7 @@ function profileArgs(dir: string | undefined): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
 }
 
-/** A running Switchboard (`src/cli/run.ts start`) on SQLite with the in-process simulator. */
+/** A running Switchboard (`dist/cli/run.js start`, as `npm start` runs it) on SQLite with the in-process simulator. */
 export class SwitchboardServer {
   readonly rss: RssSampler
 
@@ -60,7 +60,7 @@ export class SwitchboardServer {
     if (config.database.kind !== 'sqlite') throw new Error('expected the SQLite store')
     const child = new Child({
       name: 'switchboard',
-      script: 'src/cli/run.ts',
+      script: 'dist/cli/run.js',
       args: ['start', '--role', o.role ?? 'all'],
       env,
       nodeArgs: [...profileArgs(o.cpuProfileDir), ...(o.nodeArgs ?? [])],

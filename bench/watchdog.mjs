@@ -6,7 +6,7 @@
 const maxMs = Number(process.env.BENCH_CHILD_MAX_MS ?? 15 * 60_000)
 
 let stopping = false
-function stop(reason: string): void {
+function stop(reason) {
   if (stopping) return
   stopping = true
   process.stderr.write(`bench watchdog: ${reason}, stopping\n`)
@@ -21,5 +21,3 @@ if (process.connected) {
   // The channel alone must not keep the process alive.
   process.channel?.unref()
 }
-
-export {}
