@@ -4,7 +4,7 @@ import { IDEMPOTENCY_KEY, requestHash } from '../domain/idempotency/idempotency.
 import type { MessageRecord } from '../domain/messages/message.js'
 import { parsePhone } from '../domain/messages/phone.js'
 import { prepareMessage } from '../domain/messages/prepare.js'
-import { presentMessage, type PublicMessage } from '../domain/messages/present.js'
+import { presentMessage } from '../domain/messages/present.js'
 import type { IdempotencyRow } from '../store/schema.js'
 import type { AppContext } from './app.js'
 import {
@@ -22,6 +22,15 @@ const MessageRef = Type.Ref('Message')
 const ErrorRef = Type.Ref('Error')
 const errorResponses = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 409: ErrorRef, 422: ErrorRef }
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+interface BatchItem {
+  id: string
+  status: string
+  to: string
+  encoding: string
+  segments: number
+  createdAt: string
+}
 
 interface Idem {
   key: string
@@ -143,12 +152,25 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
       return withIdempotency(req, reply, apiKeyId, async (idem) => {
         const now = ctx.now()
         const messages: MessageRecord[] = []
-        const data: { index: number; message?: PublicMessage; error?: object }[] = []
+        const data: { index: number; message?: BatchItem; error?: object }[] = []
         req.body.messages.forEach((m, index) => {
           const r = prepareMessage(m, { apiKeyId, now, policy })
           if (r.ok) {
-            messages.push(r.message)
-            data.push({ index, message: presentMessage(r.message) })
+            const x = r.message
+            messages.push(x)
+            // A summary per item: the full message is one GET away, and a 1,000-message answer
+            // stays small.
+            data.push({
+              index,
+              message: {
+                id: x.id,
+                status: x.status,
+                to: x.to_number,
+                encoding: x.encoding,
+                segments: x.segments,
+                createdAt: new Date(x.created_at).toISOString(),
+              },
+            })
           } else {
             data.push({
               index,

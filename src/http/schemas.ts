@@ -135,7 +135,16 @@ export const BatchResult = Type.Object({
   data: Type.Array(
     Type.Object({
       index: Type.Integer(),
-      message: Type.Optional(Type.Ref(Message)),
+      message: Type.Optional(
+        Type.Object({
+          id: Type.String(),
+          status: Type.String(),
+          to: Type.String(),
+          encoding: Type.String(),
+          segments: Type.Integer(),
+          createdAt: Type.String({ format: 'date-time' }),
+        }),
+      ),
       error: Type.Optional(
         Type.Object({
           code: Type.String(),
