@@ -74,12 +74,16 @@ const STATUS_UNDELIVERED = 1
  * const core = new SimulatorCore({ seed: 7, transientRate: 0.1, onReports: console.log })
  * core.submit({ id: 'm1', to: '+15550100', from: null, body: 'hi', attempt: 1 })
  */
+/** How many message ids the simulator remembers for deduplication and counting. */
+export const TRACKED_IDS = 200_000
+
 export class SimulatorCore {
   readonly #opts: ResolvedSimulatorOptions
   readonly #seedHash: number
   #handler: ReportHandler | undefined
-  /** Acceptances per message id. */
+  /** Acceptances per message id, for the most recent TRACKED_IDS ids (bounded memory). */
   #counts = new Map<string, number>()
+  #unique = 0
   #attempts = 0
   #accepted = 0
   #rejected = 0
@@ -161,7 +165,7 @@ export class SimulatorCore {
   }
 
   stats(): SimulatorStats {
-    const uniqueAccepted = this.#counts.size
+    const uniqueAccepted = this.#unique
     return {
       attempts: this.#attempts,
       accepted: this.#accepted,
@@ -188,6 +192,7 @@ export class SimulatorCore {
   /** Forgets all counts and pending reports. */
   reset(): void {
     this.#counts = new Map()
+    this.#unique = 0
     this.#attempts = this.#accepted = this.#rejected = this.#transientCount = this.#timeouts = 0
     this.#clearQueue()
   }
@@ -216,6 +221,18 @@ export class SimulatorCore {
   #accept(id: string, undelivered: boolean): string {
     this.#accepted++
     const n = (this.#counts.get(id) ?? 0) + 1
+    if (n === 1) {
+      this.#unique++
+      // A long-running simulator (the default provider) must not grow without bound: forget
+      // the oldest ids. Counts stay exact for the last TRACKED_IDS ids.
+      if (this.#counts.size >= TRACKED_IDS) {
+        let drop = TRACKED_IDS / 10
+        for (const old of this.#counts.keys()) {
+          this.#counts.delete(old)
+          if (--drop === 0) break
+        }
+      }
+    }
     this.#counts.set(id, n)
     if (n > 1 && this.#opts.dedupe) return simulatorSid(id, 1)
     const acceptance = this.#opts.dedupe ? 1 : n
