@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, mock, test } from 'node:test'
-import { SimulatorCore, TRACKED_IDS, type SimulatorSubmit, type SubmitOutcome } from './simulator-core.js'
+import {
+  SimulatorCore,
+  TRACKED_IDS,
+  type SimulatorSubmit,
+  type SubmitOutcome,
+} from './simulator-core.js'
 import type { SimulatorOptions, SimulatorReport } from './simulator-options.js'
 
 const submit = (id: string, attempt = 1, to = '+15550100000'): SimulatorSubmit => ({
