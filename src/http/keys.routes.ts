@@ -2,12 +2,12 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { AppError, errors } from '../domain/errors.js'
 import { generateApiKey } from '../domain/keys/api-keys.js'
+import { iso } from '../domain/messages/present.js'
 import type { ApiKeyRow } from '../store/schema.js'
 import type { AppContext } from './app.js'
 import { ApiKeyView, CreateKeyBody, IdParams } from './schemas.js'
 
 const ErrorRef = Type.Ref('Error')
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 export const presentKey = (k: ApiKeyRow) => ({
   id: k.id,

@@ -4,7 +4,7 @@ import { IDEMPOTENCY_KEY, requestHash } from '../domain/idempotency/idempotency.
 import type { MessageRecord } from '../domain/messages/message.js'
 import { parsePhone } from '../domain/messages/phone.js'
 import { prepareMessage } from '../domain/messages/prepare.js'
-import { presentMessage } from '../domain/messages/present.js'
+import { iso, presentMessage } from '../domain/messages/present.js'
 import type { IdempotencyRow } from '../store/schema.js'
 import type { AppContext } from './app.js'
 import {
@@ -21,7 +21,6 @@ import { Type } from '@sinclair/typebox'
 const MessageRef = Type.Ref('Message')
 const ErrorRef = Type.Ref('Error')
 const errorResponses = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 409: ErrorRef, 422: ErrorRef }
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 interface BatchItem {
   id: string

@@ -1,6 +1,8 @@
 import type { MessageRecord } from './message.js'
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+/** ISO 8601 for a stored epoch-milliseconds time, null stays null. */
+export const iso = (ms: number | null): string | null =>
+  ms === null ? null : new Date(ms).toISOString()
 
 /** The public (API and webhook) view of a message. */
 export interface PublicMessage {
