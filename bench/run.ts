@@ -162,6 +162,12 @@ function check(figure: string, value: string, target: string, pass: boolean): vo
   console.log(`  => ${figure}: ${value}   target ${target}   ${pass ? 'PASS' : 'FAIL'}`)
 }
 
+/** Every request of a load run must have been answered 2xx. */
+function checkNoFailures(label: string, f: HttpFigures): void {
+  const failed = f.non2xx + f.errors + f.timeouts
+  check(`${label} non-2xx`, String(failed), '0', failed === 0)
+}
+
 function figures(r: autocannon.Result): HttpFigures {
   const statusCodes: Record<string, number> = {}
   for (const [code, s] of Object.entries(r.statusCodeStats)) statusCodes[code] = s.count
@@ -378,12 +384,7 @@ async function runIntake(dir: string, bare: HttpFigures | undefined): Promise<vo
     console.log(`  stored messages: ${fmt(stored)} (2xx answers incl. warm-up: ${fmt(answered)})`)
     const ratio = bare ? f.reqPerSec / bare.reqPerSec : Number.NaN
     results.intake = { ...f, stored, ratioToBare: Math.round(ratio * 1000) / 1000 }
-    check(
-      'intake non-2xx',
-      String(f.non2xx + f.errors + f.timeouts),
-      '0',
-      f.non2xx + f.errors + f.timeouts === 0,
-    )
+    checkNoFailures('intake', f)
     check(
       'intake / bare',
       `${fmt(f.reqPerSec)} / ${bare ? fmt(bare.reqPerSec) : '?'} req/s = ${ratio.toFixed(3)} x bare`,
@@ -424,12 +425,7 @@ async function runBatch(dir: string): Promise<void> {
         `(accepted incl. warm-up: ${fmt(answered)})`,
     )
     results.batch = { ...f, msgsPerSec, stored }
-    check(
-      'batch non-2xx',
-      String(f.non2xx + f.errors + f.timeouts),
-      '0',
-      f.non2xx + f.errors + f.timeouts === 0,
-    )
+    checkNoFailures('batch', f)
     check(
       'batch intake',
       `${fmt(msgsPerSec)} msg/s`,

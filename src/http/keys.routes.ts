@@ -67,7 +67,7 @@ export function keyRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req) => {
       await ctx.auth.authenticate(req, 'admin')
       const revoked = await ctx.store.revokeKey(req.params.id, ctx.now())
-      const row = (await ctx.store.listKeys()).find((k) => k.id === req.params.id)
+      const row = await ctx.store.getKey(req.params.id)
       if (!row) throw new AppError(errors.not_found)
       if (revoked) ctx.auth.forget()
       return presentKey(row)

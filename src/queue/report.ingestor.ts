@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { newId } from '../domain/ids.js'
+import { analyzeBody } from '../domain/messages/encoding.js'
 import type { MessageRecord } from '../domain/messages/message.js'
 import type { ProviderEvent } from '../providers/provider.js'
 import type { Store } from '../store/store.js'
@@ -114,36 +115,39 @@ export class ReportIngestor {
 
   async #storeInbound(provider: string, events: Inbound[]): Promise<void> {
     const now = this.now()
-    const messages: MessageRecord[] = events.map((e) => ({
-      id: newId('msg'),
-      api_key_id: null,
-      direction: 'inbound',
-      to_number: e.to,
-      from_number: e.from,
-      body: e.body,
-      type: 'transactional',
-      encoding: 'GSM-7',
-      segments: 1,
-      smart_encoding: 0,
-      status: 'received',
-      error_code: null,
-      error_message: null,
-      provider,
-      provider_message_id: e.providerMessageId,
-      metadata: null,
-      status_callback: null,
-      validity_period: 0,
-      valid_until: e.at,
-      send_at: null,
-      attempts: 0,
-      next_attempt_at: null,
-      lease_owner: null,
-      lease_until: null,
-      created_at: now,
-      updated_at: now,
-      sent_at: null,
-      completed_at: e.at,
-    }))
+    const messages: MessageRecord[] = events.map((e) => {
+      const { encoding, segments } = analyzeBody(e.body)
+      return {
+        id: newId('msg'),
+        api_key_id: null,
+        direction: 'inbound',
+        to_number: e.to,
+        from_number: e.from,
+        body: e.body,
+        type: 'transactional',
+        encoding,
+        segments,
+        smart_encoding: 0,
+        status: 'received',
+        error_code: null,
+        error_message: null,
+        provider,
+        provider_message_id: e.providerMessageId,
+        metadata: null,
+        status_callback: null,
+        validity_period: 0,
+        valid_until: e.at,
+        send_at: null,
+        attempts: 0,
+        next_attempt_at: null,
+        lease_owner: null,
+        lease_until: null,
+        created_at: now,
+        updated_at: now,
+        sent_at: null,
+        completed_at: e.at,
+      }
+    })
     await this.store.tx(() =>
       this.store.messages.insertSubmissions([{ idempotency: null, messages }]),
     )

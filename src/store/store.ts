@@ -133,6 +133,10 @@ export class Store {
       .executeTakeFirst()
   }
 
+  async getKey(id: string): Promise<ApiKeyRow | undefined> {
+    return this.db.kysely.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
   async listKeys(): Promise<ApiKeyRow[]> {
     return this.db.kysely.selectFrom('api_keys').selectAll().orderBy('created_at', 'asc').execute()
   }
@@ -202,15 +206,6 @@ export class Store {
       .select(['id', 'url', 'secret'])
       .where('enabled', '=', 1)
       .execute()
-  }
-
-  async countByStatus(): Promise<Record<string, number>> {
-    const r = await this.db.kysely
-      .selectFrom('messages')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('status')
-      .execute()
-    return Object.fromEntries(r.map((x) => [x.status, Number(x.n)]))
   }
 
   close(): Promise<void> {

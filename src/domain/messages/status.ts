@@ -29,14 +29,6 @@ const RANK: Record<MessageStatus, number> = {
   received: 4,
 }
 
-export const FINAL_STATUSES: readonly MessageStatus[] = MESSAGE_STATUSES.filter(
-  (s) => RANK[s] === 4,
-)
-
-export function isFinal(status: MessageStatus): boolean {
-  return RANK[status] === 4
-}
-
 /**
  * Whether a status reported from outside the worker (a provider delivery report) may replace
  * the current one. Transitions only move forward: a late `sent` never overwrites `delivered`,
@@ -46,7 +38,7 @@ export function canAdvance(from: MessageStatus, to: MessageStatus): boolean {
   return RANK[to] > RANK[from]
 }
 
-/** SQL-friendly list of the statuses a report may still move forward from to `to`. */
+/** The statuses a report may still move a message from to `to` (the store's WHERE clause). */
 export function statusesBelow(to: MessageStatus): MessageStatus[] {
-  return MESSAGE_STATUSES.filter((s) => RANK[s] < RANK[to])
+  return MESSAGE_STATUSES.filter((s) => canAdvance(s, to))
 }
