@@ -107,7 +107,7 @@ export async function startSwitchboard(
   }
 
   const intake = new Batcher<Submission, SubmissionResult>(async (subs) => {
-    const results = await store.tx(() => store.messages.insertSubmissions(subs))
+    const results = await store.tx(() => store.messages.insertSubmissions(subs), true)
     sendWorker?.wake()
     return results
   }, 512)

@@ -1,9 +1,22 @@
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ' // Crockford base32
 
 let lastTime = -1
 let lastRandom: Uint8Array = new Uint8Array(10)
+
+/** Random bytes are drawn from the CSPRNG in blocks: one call per 409 ids, not per id. */
+const pool = new Uint8Array(4096)
+let poolAt = pool.length
+
+function random10(): Uint8Array {
+  if (poolAt + 10 > pool.length) {
+    randomFillSync(pool)
+    poolAt = 0
+  }
+  poolAt += 10
+  return pool.slice(poolAt - 10, poolAt)
+}
 
 function encodeTime(ms: number): string {
   let out = ''
@@ -53,7 +66,7 @@ export function ulid(now: number = Date.now()): string {
     lastRandom = increment(lastRandom)
   } else {
     lastTime = now
-    lastRandom = randomBytes(10)
+    lastRandom = random10()
   }
   return encodeTime(lastTime) + encodeRandom(lastRandom)
 }

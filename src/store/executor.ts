@@ -29,7 +29,12 @@ export const run = (sql: string, params: readonly unknown[] = []): Query => ({
 
 export interface Executor {
   readonly dialect: 'sqlite' | 'postgres'
-  transaction<T>(program: () => TxProgram<T>): Promise<T>
+  /**
+   * Runs `program` in a transaction. `now`: the caller has already gathered its batch (it runs
+   * from a setImmediate itself), so SQLite commits at once, together with whatever else this
+   * turn queued, instead of one more turn of the event loop later.
+   */
+  transaction<T>(program: () => TxProgram<T>, now?: boolean): Promise<T>
   /** A single statement outside an explicit transaction. */
   query<R>(q: Query): Promise<R[]>
   close(): Promise<void>
@@ -90,19 +95,24 @@ export class SqliteExecutor implements Executor {
     return stmt.all(...q.params)
   }
 
-  transaction<T>(program: () => TxProgram<T>): Promise<T> {
+  transaction<T>(program: () => TxProgram<T>, now = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ program, resolve: resolve as (v: unknown) => void, reject })
-      if (!this.#scheduled) {
+      if (now) {
+        this.#flush()
+      } else if (!this.#scheduled) {
         this.#scheduled = true
-        setImmediate(() => this.#flush())
+        setImmediate(() => {
+          this.#scheduled = false
+          this.#flush()
+        })
       }
     })
   }
 
   #flush(): void {
-    this.#scheduled = false
     const batch = this.#queue
+    if (batch.length === 0) return
     this.#queue = []
     if (!this.#db.open) {
       for (const p of batch) p.reject(new Error('database is closed'))

@@ -47,8 +47,8 @@ export class Store {
     return this.db.dialect
   }
 
-  tx<T>(program: () => TxProgram<T>): Promise<T> {
-    return this.db.exec.transaction(program)
+  tx<T>(program: () => TxProgram<T>, now = false): Promise<T> {
+    return this.db.exec.transaction(program, now)
   }
 
   async getMessage(id: string): Promise<MessageRow | undefined> {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { newId } from '../ids.js'
 
 export const SCOPES = ['messages:write', 'messages:read', 'admin'] as const
@@ -32,7 +32,7 @@ function checksum(body: string): string {
   return out
 }
 
-export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex')
+export const hashKey = (key: string): string => hash('sha256', key, 'hex')
 
 /**
  * A new API key: `sb_live_` + 32 random base62 characters + a 6-character CRC32 checksum,
