@@ -27,6 +27,10 @@ export interface Config {
     readonly concurrency: number
     readonly leaseMs: number
     readonly pollMs: number
+    /** Role `all`: intake commits and the workers run in a background thread. */
+    readonly thread: boolean
+    /** Claims per second while intake is busy (intake has priority); 0: no limit. */
+    readonly rateDuringIntake: number
     readonly retryBaseMs: number
     readonly retryMaxMs: number
     readonly maxAttempts: number
@@ -257,6 +261,8 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       concurrency: r.int('WORKER_CONCURRENCY', 1000, 1, 100_000),
       leaseMs,
       pollMs: r.int('WORKER_POLL_MS', 100, 1),
+      thread: r.bool('WORKER_THREAD', true),
+      rateDuringIntake: r.int('WORKER_RATE_DURING_INTAKE', 2000, 0),
       retryBaseMs: r.int('RETRY_BASE_MS', 1000, 1),
       retryMaxMs: r.int('RETRY_MAX_MS', 300_000, 1),
       maxAttempts: r.int('MAX_ATTEMPTS', 20, 1, 1000),

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
+import { startBackground, type Background } from './background.js'
+import { BackgroundThread } from './background.client.js'
 import { newId } from './domain/ids.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { generateWebhookSecret } from './domain/webhooks/signing.js'
@@ -8,12 +10,11 @@ import { createKey } from './http/keys.routes.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
 import { createProvider } from './providers/registry.js'
-import { JobWorker } from './queue/job.worker.js'
 import { Batcher } from './queue/loop.js'
 import { ReportIngestor } from './queue/report.ingestor.js'
-import { SendWorker } from './queue/send.worker.js'
-import { WebhookWorker } from './queue/webhook.worker.js'
+import type { SendWorker } from './queue/send.worker.js'
 import { openDb } from './store/db.js'
+import { WriteLock } from './store/write-lock.js'
 import type { Submission, SubmissionResult } from './store/message.repo.js'
 import { Store } from './store/store.js'
 
@@ -39,6 +40,8 @@ export interface StartOptions {
   /** Listen on the configured port (default) or only build the app (tests use inject). */
   listen?: boolean
   now?: () => number
+  /** Called when the background thread dies; the default exits the process (code 70). */
+  onFatal?: (err: Error) => void
 }
 
 /** The only wiring point: builds the store, providers, workers and HTTP app from config. */
@@ -49,12 +52,13 @@ export async function startSwitchboard(
   const role = opts.role ?? 'all'
   const now = opts.now ?? Date.now
   const logger = opts.logger ?? createLogger(config.logLevel)
-  const db = openDb(config.database)
+  const writeLock = new WriteLock()
+  const db = openDb(config.database, writeLock)
   await db.migrate()
 
   const targets: { endpoints: WebhookTargets['endpoints'] } = { endpoints: [] }
   const store = new Store(db, createFanout(targets))
-  const globalSecret =
+  const webhookSecret =
     config.webhooks.secret ?? (await store.initSetting('webhook_secret', generateWebhookSecret()))
   for (const e of config.webhooks.endpoints) {
     await store.upsertEndpoint({
@@ -66,7 +70,6 @@ export async function startSwitchboard(
   }
   const endpoints = await store.listEndpoints()
   targets.endpoints = endpoints
-  const endpointSecrets = new Map(endpoints.map((e) => [e.id, e.secret]))
 
   let firstAdminKey: string | undefined
   if ((await store.countActiveKeys()) === 0) {
@@ -74,43 +77,45 @@ export async function startSwitchboard(
   }
 
   const providers = new Map(config.providers.map((p) => [p.name, createProvider(p)]))
-  const defaultProvider = [...providers.values()][0]
-  if (!defaultProvider) throw new Error('no provider configured')
   const reports = new ReportIngestor(store, logger, now)
 
-  const runsWorkers = role !== 'api'
-  let sendWorker: SendWorker | undefined
-  let webhookWorker: WebhookWorker | undefined
-  let jobWorker: JobWorker | undefined
-  if (runsWorkers) {
-    for (const p of providers.values()) await p.start?.(reports.sink)
-    sendWorker = new SendWorker({
-      store,
-      route: () => defaultProvider,
-      config: config.worker,
+  // The embedded default runs intake commits and the workers in a background thread with
+  // its own connection, so HTTP never waits behind dispatch (docs/ARCHITECTURE.md).
+  let thread: BackgroundThread | undefined
+  let background: Background | undefined
+  if (role === 'all' && config.worker.thread) {
+    if (opts.now) throw new Error('a custom clock needs WORKER_THREAD=false')
+    thread = await BackgroundThread.start(
+      { config, lock: writeLock.buffer, webhookSecret },
       logger,
+      opts.onFatal ?? (() => process.exit(70)),
+    )
+  } else if (role !== 'api') {
+    background = await startBackground({
+      config,
+      store,
+      providers,
+      reports,
+      logger,
+      webhookSecret,
+      endpoints,
       now,
     })
-    webhookWorker = new WebhookWorker({
-      store,
-      logger,
-      secretFor: (id) => (id === null ? globalSecret : endpointSecrets.get(id)),
-      timeoutMs: config.webhooks.timeoutMs,
-      retryScheduleSeconds: config.webhooks.retryScheduleSeconds,
-      pollMs: Math.max(config.worker.pollMs, 200),
-      now,
-    })
-    jobWorker = new JobWorker(store, reports, logger, config.worker.pollMs, now)
-    sendWorker.start()
-    webhookWorker.start()
-    jobWorker.start()
   }
+  const sendWorker = background?.sendWorker
 
-  const intake = new Batcher<Submission, SubmissionResult>(async (subs) => {
-    const results = await store.tx(() => store.messages.insertSubmissions(subs), true)
-    sendWorker?.wake()
-    return results
-  }, 512)
+  const intake = new Batcher<Submission, SubmissionResult>(
+    async (subs) => {
+      if (thread) return thread.submit(subs)
+      const results = await store.tx(() => store.messages.insertSubmissions(subs), true)
+      sendWorker?.wake()
+      return results
+      // The background thread commits batches in the order they are posted: keep several
+      // in flight so HTTP never waits for one commit to gather the next batch.
+    },
+    512,
+    thread ? 16 : 1,
+  )
 
   let shuttingDown = false
   let app: Switchboard['app']
@@ -141,10 +146,8 @@ export async function startSwitchboard(
       // 1. Stop intake: no new connections; requests already accepted finish their commit.
       await app?.close()
       // 2. Workers finish in-flight sends (or leave them to lease expiry) and stop claiming.
-      await sendWorker?.stop(config.shutdownTimeoutMs)
-      await webhookWorker?.stop()
-      await jobWorker?.stop()
-      for (const p of providers.values()) await p.stop?.()
+      await thread?.stop()
+      await background?.stop()
       // 3. Close the database.
       await store.close()
       logger.info('switchboard stopped')

@@ -58,21 +58,28 @@ export class PollingLoop {
   }
 }
 
-/** Coalesces items pushed in the same turn of the event loop into one flush at a time. */
+/**
+ * Coalesces items pushed in the same turn of the event loop into one flush. By default one
+ * flush runs at a time (the next gathers what arrived meanwhile); `maxInFlight` lets more
+ * overlap, for a flush that only hands its batch on (to the background thread, in order).
+ */
 export class Batcher<T, R> {
   #queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = []
-  #flushing = false
+  #inFlight = 0
   #scheduled = false
 
   constructor(
     private readonly flush: (items: T[]) => Promise<R[]>,
     private readonly maxBatch: number,
+    private readonly maxInFlight = 1,
   ) {}
 
   push(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject })
-      this.#schedule()
+      // A full batch goes at once; a partial one waits for the end of this turn.
+      if (this.#queue.length >= this.maxBatch && this.#inFlight < this.maxInFlight) this.#drain()
+      else this.#schedule()
     })
   }
 
@@ -81,29 +88,30 @@ export class Batcher<T, R> {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#flushing) return
+    if (this.#scheduled || this.#inFlight >= this.maxInFlight) return
     this.#scheduled = true
     setImmediate(() => {
       this.#scheduled = false
-      void this.#drain()
+      this.#drain()
     })
   }
 
-  async #drain(): Promise<void> {
-    if (this.#flushing) return
-    this.#flushing = true
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.maxBatch)
-        try {
-          const results = await this.flush(batch.map((b) => b.item))
-          batch.forEach((b, i) => b.resolve(results[i] as R))
-        } catch (err) {
-          for (const b of batch) b.reject(err)
-        }
-      }
-    } finally {
-      this.#flushing = false
+  #drain(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.maxInFlight) {
+      const batch = this.#queue.splice(0, this.maxBatch)
+      this.#inFlight++
+      this.flush(batch.map((b) => b.item))
+        .then(
+          (results) => batch.forEach((b, i) => b.resolve(results[i] as R)),
+          (err: unknown) => {
+            for (const b of batch) b.reject(err)
+          },
+        )
+        .finally(() => {
+          this.#inFlight--
+          // What arrived during the flush goes next, without waiting for another push.
+          if (this.#queue.length > 0) this.#drain()
+        })
     }
   }
 }

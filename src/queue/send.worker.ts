@@ -18,6 +18,11 @@ export interface SendWorkerOptions {
   now?: () => number
 }
 
+/** Intake counts as busy for this long after its last commit. */
+const INTAKE_BUSY_MS = 100
+/** Sleep between paced claims while intake is busy. */
+const PACE_MS = 5
+
 /**
  * Claims due messages in batches, sends them with bounded concurrency, and records outcomes
  * in batched transactions. A crash loses nothing: claimed rows return when their lease ends.
@@ -29,6 +34,10 @@ export class SendWorker {
   readonly #outcomes: Batcher<OutcomeWrite, undefined>
   readonly #now: () => number
   #inflight = 0
+  /** When intake last committed messages, and the claim allowance while it stays busy. */
+  #intakeAt = -Infinity
+  #tokens = 0
+  #tokensAt = 0
   #idle: (() => void) | null = null
   #slot: (() => void) | null = null
 
@@ -50,8 +59,34 @@ export class SendWorker {
     this.#loop.start()
   }
 
+  /** Intake committed new messages: claim them now (intake keeps priority while busy). */
   wake(): void {
+    this.#intakeAt = this.#now()
     this.#loop.wake()
+  }
+
+  /**
+   * How many messages this tick may claim. While intake committed within the last
+   * INTAKE_BUSY_MS, claims are paced to `rateDuringIntake` per second, so a burst of
+   * submissions is acknowledged at full speed and dispatch catches up when it ends; it never
+   * stops entirely, so a one-time code submitted mid-campaign still goes out.
+   */
+  #allowance(want: number): number {
+    const rate = this.#o.config.rateDuringIntake
+    const now = this.#now()
+    if (rate === 0 || now - this.#intakeAt > INTAKE_BUSY_MS) {
+      this.#tokens = Math.max(1, rate / 100)
+      this.#tokensAt = now
+      return want
+    }
+    this.#tokens = Math.min(
+      Math.max(1, rate / 100),
+      this.#tokens + ((now - this.#tokensAt) * rate) / 1000,
+    )
+    this.#tokensAt = now
+    const n = Math.min(want, Math.floor(this.#tokens))
+    this.#tokens -= n
+    return n
   }
 
   get inflight(): number {
@@ -75,7 +110,11 @@ export class SendWorker {
       await new Promise<void>((r) => (this.#slot = r))
       return 'more'
     }
-    const limit = Math.min(batchSize, room)
+    const limit = this.#allowance(Math.min(batchSize, room))
+    if (limit < 1) {
+      await new Promise<void>((r) => setTimeout(r, PACE_MS))
+      return 'more'
+    }
     const claimed = await this.#o.store.tx(() =>
       this.#o.store.messages.claim(this.owner, limit, this.#now(), leaseMs),
     )

@@ -6,6 +6,7 @@ import pg from 'pg'
 import type { Config } from '../config.js'
 import { PgExecutor, SqliteExecutor, type Executor } from './executor.js'
 import { migrations } from './migrations.js'
+import type { WriteLock } from './write-lock.js'
 import type { Database } from './schema.js'
 
 /** An open database: the transaction executor for hot paths and Kysely for everything else. */
@@ -26,7 +27,8 @@ const bigintAsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
         format,
       )) as typeof pg.types.getTypeParser
 
-export function openDb(config: Config['database']): Db {
+/** `writeLock`: shared with the other threads of this process that open the same SQLite file. */
+export function openDb(config: Config['database'], writeLock?: WriteLock): Db {
   if (config.kind === 'sqlite') {
     if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true })
     const sqlite = new Sqlite(config.path)
@@ -38,7 +40,7 @@ export function openDb(config: Config['database']): Db {
     // Kysely shares the connection for single statements only: better-sqlite3 runs each
     // synchronously, so none can land inside a transaction run by the executor.
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
-    const exec = new SqliteExecutor(sqlite)
+    const exec = new SqliteExecutor(sqlite, writeLock)
     return build('sqlite', exec, kysely, undefined, async () => {
       await kysely.destroy().catch(() => undefined)
       await exec.close()

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Pool, PoolClient } from 'pg'
+import type { WriteLock } from './write-lock.js'
 
 /** One SQL statement with `?` placeholders; `rows` returns result rows, `run` the change count. */
 export interface Query {
@@ -61,8 +62,12 @@ export class SqliteExecutor implements Executor {
   #queue: Pending[] = []
   #scheduled = false
 
-  constructor(db: BetterSqlite3.Database) {
+  readonly #lock: WriteLock | undefined
+
+  /** `lock`: shared with the other threads of this process that write to the same file. */
+  constructor(db: BetterSqlite3.Database, lock?: WriteLock) {
     this.#db = db
+    this.#lock = lock
     this.#nested = db.transaction((program: () => TxProgram<unknown>) => {
       const g = program()
       let step = g.next()
@@ -120,7 +125,9 @@ export class SqliteExecutor implements Executor {
     }
     let results: unknown[]
     try {
-      results = this.#outer.immediate(batch)
+      results = this.#lock
+        ? this.#lock.hold(() => this.#outer.immediate(batch))
+        : this.#outer.immediate(batch)
     } catch (err) {
       // The commit itself failed (busy, disk full): nothing of the batch was stored.
       for (const p of batch) p.reject(err)

@@ -67,6 +67,9 @@ export async function startTestSwitchboard(
     WORKER_POLL_MS: '20',
     RETRY_BASE_MS: '20',
     RETRY_MAX_MS: '200',
+    // In-process tests reach into the simulator and pass their own logger; the background
+    // thread has its own tests (threads.test.ts) and the child-process suites use it.
+    WORKER_THREAD: 'false',
     ...database.env,
     ...env,
   })

@@ -1,0 +1,124 @@
+import { Worker } from 'node:worker_threads'
+import type { Logger } from 'pino'
+import type { Config } from './config.js'
+import type { Submission, SubmissionResult } from './store/message.repo.js'
+
+/** What the background thread is started with (structured-cloned into it). */
+export interface ThreadData {
+  config: Config
+  /** The WriteLock's SharedArrayBuffer. */
+  lock: SharedArrayBuffer
+  webhookSecret: string
+}
+
+export type ToThread = { t: 'submit'; id: number; subs: Submission[] } | { t: 'stop' }
+
+export type FromThread =
+  | { t: 'ready' }
+  | { t: 'submitted'; id: number; results: SubmissionResult[] }
+  | { t: 'failed'; id: number; message: string }
+  | { t: 'stopped' }
+
+/**
+ * The compiled server runs background.thread.js. Run from source (tests, `npm run
+ * switchboard`), the thread first registers tsx: a worker does not inherit the loader.
+ */
+function threadEntry(): [string | URL, { eval?: boolean }] {
+  if (!import.meta.url.endsWith('.ts'))
+    return [new URL('./background.thread.js', import.meta.url), {}]
+  const entry = new URL('./background.thread.ts', import.meta.url).href
+  const tsx = import.meta.resolve('tsx/esm/api')
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`
+  return [code, { eval: true }]
+}
+
+interface Pending {
+  resolve: (r: SubmissionResult[]) => void
+  reject: (e: unknown) => void
+}
+
+/**
+ * The HTTP thread's handle on the background thread (src/background.thread.ts): submits
+ * intake batches to be committed there and stops it. The thread's own code runs the workers.
+ */
+export class BackgroundThread {
+  readonly #worker: Worker
+  readonly #pending = new Map<number, Pending>()
+  #seq = 0
+  #stopping = false
+  #stopped: Promise<void> | undefined
+
+  private constructor(
+    worker: Worker,
+    private readonly logger: Logger,
+    private readonly onFatal: (err: Error) => void,
+  ) {
+    this.#worker = worker
+  }
+
+  /** Starts the thread and waits until its workers run. */
+  static async start(
+    data: ThreadData,
+    logger: Logger,
+    onFatal: (err: Error) => void,
+  ): Promise<BackgroundThread> {
+    const [entry, how] = threadEntry()
+    const worker = new Worker(entry, { ...how, workerData: data, name: 'switchboard-background' })
+    const thread = new BackgroundThread(worker, logger, onFatal)
+    await new Promise<void>((resolve, reject) => {
+      const early = (err: Error) => reject(err)
+      const earlyExit = (code: number) =>
+        reject(new Error(`background thread exited with code ${code} while starting`))
+      worker.once('error', early)
+      worker.once('exit', earlyExit)
+      worker.once('message', (m: FromThread) => {
+        worker.off('error', early)
+        worker.off('exit', earlyExit)
+        if (m.t === 'ready') resolve()
+        else reject(new Error(`background thread sent "${m.t}" before it was ready`))
+      })
+    })
+    worker.on('message', (m: FromThread) => thread.#onMessage(m))
+    worker.on('error', (err) => thread.#onExit(err))
+    worker.on('exit', (code) => thread.#onExit(new Error(`background thread exited (${code})`)))
+    return thread
+  }
+
+  /** Commits one intake batch in the background thread; resolves once it is durable. */
+  submit(subs: Submission[]): Promise<SubmissionResult[]> {
+    if (this.#stopping) return Promise.reject(new Error('background thread is stopping'))
+    const id = ++this.#seq
+    return new Promise<SubmissionResult[]>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.#worker.postMessage({ t: 'submit', id, subs } satisfies ToThread)
+    })
+  }
+
+  /** Lets the thread finish or release in-flight sends, close its connection and exit. */
+  stop(): Promise<void> {
+    this.#stopping = true
+    this.#stopped ??= new Promise<void>((resolve) => {
+      this.#worker.once('exit', () => resolve())
+      this.#worker.postMessage({ t: 'stop' } satisfies ToThread)
+    })
+    return this.#stopped
+  }
+
+  #onMessage(m: FromThread): void {
+    if (m.t !== 'submitted' && m.t !== 'failed') return
+    const p = this.#pending.get(m.id)
+    if (!p) return
+    this.#pending.delete(m.id)
+    if (m.t === 'submitted') p.resolve(m.results)
+    else p.reject(new Error(m.message))
+  }
+
+  #onExit(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err)
+    this.#pending.clear()
+    if (this.#stopping) return
+    this.#stopping = true
+    this.logger.fatal({ err }, 'background thread stopped unexpectedly')
+    this.onFatal(err)
+  }
+}

@@ -1,0 +1,64 @@
+import type { Logger } from 'pino'
+import type { Config } from './config.js'
+import type { SmsProvider } from './providers/provider.js'
+import { JobWorker } from './queue/job.worker.js'
+import type { ReportIngestor } from './queue/report.ingestor.js'
+import { SendWorker } from './queue/send.worker.js'
+import { WebhookWorker } from './queue/webhook.worker.js'
+import type { Store } from './store/store.js'
+
+export interface BackgroundOptions {
+  config: Config
+  store: Store
+  providers: ReadonlyMap<string, SmsProvider>
+  reports: ReportIngestor
+  logger: Logger
+  /** The global webhook secret and the configured endpoints (their secrets sign deliveries). */
+  webhookSecret: string
+  endpoints: readonly { id: string; secret: string }[]
+  now: () => number
+}
+
+/** The background work of a worker: sending, delivery reports and outbound webhooks. */
+export interface Background {
+  readonly sendWorker: SendWorker
+  /** Finishes or releases in-flight work and stops the providers; the store stays open. */
+  stop(): Promise<void>
+}
+
+export async function startBackground(o: BackgroundOptions): Promise<Background> {
+  const { config, store, logger, now } = o
+  const defaultProvider = [...o.providers.values()][0]
+  if (!defaultProvider) throw new Error('no provider configured')
+  for (const p of o.providers.values()) await p.start?.(o.reports.sink)
+  const endpointSecrets = new Map(o.endpoints.map((e) => [e.id, e.secret]))
+  const sendWorker = new SendWorker({
+    store,
+    route: () => defaultProvider,
+    config: config.worker,
+    logger,
+    now,
+  })
+  const webhookWorker = new WebhookWorker({
+    store,
+    logger,
+    secretFor: (id) => (id === null ? o.webhookSecret : endpointSecrets.get(id)),
+    timeoutMs: config.webhooks.timeoutMs,
+    retryScheduleSeconds: config.webhooks.retryScheduleSeconds,
+    pollMs: Math.max(config.worker.pollMs, 200),
+    now,
+  })
+  const jobWorker = new JobWorker(store, o.reports, logger, config.worker.pollMs, now)
+  sendWorker.start()
+  webhookWorker.start()
+  jobWorker.start()
+  return {
+    sendWorker,
+    async stop() {
+      await sendWorker.stop(config.shutdownTimeoutMs)
+      await webhookWorker.stop()
+      await jobWorker.stop()
+      for (const p of o.providers.values()) await p.stop?.()
+    },
+  }
+}
