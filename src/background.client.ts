@@ -1,3 +1,5 @@
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
@@ -20,16 +22,35 @@ export type FromThread =
   | { t: 'stopped' }
 
 /**
- * The compiled server runs background.thread.js. Run from source (tests, `npm run
- * switchboard`), the thread first registers tsx: a worker does not inherit the loader.
+ * How to start the thread. The compiled server runs background.thread.js. Run from source
+ * (tests, `npm run switchboard`) or with TypeScript preloads (the benchmark's SQL timing), the
+ * thread first registers tsx itself, then imports those preloads and its entry: a worker
+ * inherits the parent's flags but not the loader they rely on.
  */
-function threadEntry(): [string | URL, { eval?: boolean }] {
-  if (!import.meta.url.endsWith('.ts'))
-    return [new URL('./background.thread.js', import.meta.url), {}]
-  const entry = new URL('./background.thread.ts', import.meta.url).href
+function threadEntry(): { entry: string | URL; eval: boolean; execArgv: string[] } {
+  const execArgv: string[] = []
+  const preloads: string[] = []
+  const args = process.execArgv
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string
+    const next = args[i + 1]
+    if ((a === '--import' || a === '--require') && next !== undefined && next.endsWith('.ts')) {
+      preloads.push(next.startsWith('file:') ? next : pathToFileURL(resolve(next)).href)
+      i++
+    } else {
+      execArgv.push(a)
+    }
+  }
+  const fromSource = import.meta.url.endsWith('.ts')
+  const entry = new URL(`./background.thread.${fromSource ? 'ts' : 'js'}`, import.meta.url).href
+  if (!fromSource && preloads.length === 0) return { entry: new URL(entry), eval: false, execArgv }
   const tsx = import.meta.resolve('tsx/esm/api')
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}) })`
-  return [code, { eval: true }]
+  const code = `(async () => {
+    ;(await import(${JSON.stringify(tsx)})).register()
+    for (const p of ${JSON.stringify(preloads)}) await import(p)
+    await import(${JSON.stringify(entry)})
+  })()`
+  return { entry: code, eval: true, execArgv }
 }
 
 interface Pending {
@@ -62,8 +83,13 @@ export class BackgroundThread {
     logger: Logger,
     onFatal: (err: Error) => void,
   ): Promise<BackgroundThread> {
-    const [entry, how] = threadEntry()
-    const worker = new Worker(entry, { ...how, workerData: data, name: 'switchboard-background' })
+    const how = threadEntry()
+    const worker = new Worker(how.entry, {
+      eval: how.eval,
+      execArgv: how.execArgv,
+      workerData: data,
+      name: 'switchboard-background',
+    })
     const thread = new BackgroundThread(worker, logger, onFatal)
     await new Promise<void>((resolve, reject) => {
       const early = (err: Error) => reject(err)

@@ -104,14 +104,15 @@ export async function startSwitchboard(
   }
   const sendWorker = background?.sendWorker
 
+  // Submissions of one turn are committed together. The background thread commits batches
+  // in the order they are posted, so several may be in flight: HTTP never waits for one
+  // commit before handing over the next batch.
   const intake = new Batcher<Submission, SubmissionResult>(
     async (subs) => {
       if (thread) return thread.submit(subs)
       const results = await store.tx(() => store.messages.insertSubmissions(subs), true)
       sendWorker?.wake()
       return results
-      // The background thread commits batches in the order they are posted: keep several
-      // in flight so HTTP never waits for one commit to gather the next batch.
     },
     512,
     thread ? 16 : 1,
@@ -120,23 +121,32 @@ export async function startSwitchboard(
   let shuttingDown = false
   let app: Switchboard['app']
   let url: string | undefined
-  if (role !== 'worker') {
-    app = await buildApp({
-      config,
-      store,
-      logger,
-      submit: (sub) => intake.push(sub),
-      providers,
-      reports,
-      isShuttingDown: () => shuttingDown,
-      now,
-    })
-    if (opts.listen !== false) {
-      url = await app.listen({ port: config.port, host: config.host })
-      logger.info({ url, role, database: db.dialect }, 'switchboard listening')
-    } else {
-      await app.ready()
+  try {
+    if (role !== 'worker') {
+      app = await buildApp({
+        config,
+        store,
+        logger,
+        submit: (sub) => intake.push(sub),
+        providers,
+        reports,
+        isShuttingDown: () => shuttingDown,
+        now,
+      })
+      if (opts.listen !== false) {
+        url = await app.listen({ port: config.port, host: config.host })
+        logger.info({ url, role, database: db.dialect }, 'switchboard listening')
+      } else {
+        await app.ready()
+      }
     }
+  } catch (err) {
+    // A port in use, say: stop what already runs, or the thread would keep the process alive.
+    await app?.close().catch(() => undefined)
+    await thread?.stop()
+    await background?.stop()
+    await store.close()
+    throw err
   }
 
   let stopped: Promise<void> | undefined

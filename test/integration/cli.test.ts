@@ -113,6 +113,15 @@ describe('switchboard CLI', () => {
     assert.match(r.stderr, /MAX_SEGMENTS/)
   })
 
+  test('a second server on a port in use exits with an error instead of hanging', () => {
+    // The first server holds the port; this one starts its background thread, fails to
+    // listen, and must stop that thread again so the process can exit.
+    const r = cli(['start'])
+    assert.equal(r.error, undefined, 'exited before the timeout')
+    assert.notEqual(r.status, 0)
+    assert.match(r.stderr + r.stdout, /EADDRINUSE/)
+  })
+
   test('SIGTERM shuts down gracefully with exit code 0', async () => {
     const exited = new Promise<number | null>((resolve) =>
       server?.on('exit', (code) => resolve(code)),
