@@ -262,7 +262,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       leaseMs,
       pollMs: r.int('WORKER_POLL_MS', 100, 1),
       thread: r.bool('WORKER_THREAD', true),
-      rateDuringIntake: r.int('WORKER_RATE_DURING_INTAKE', 2000, 0),
+      rateDuringIntake: r.int('WORKER_RATE_DURING_INTAKE', 500, 0),
       retryBaseMs: r.int('RETRY_BASE_MS', 1000, 1),
       retryMaxMs: r.int('RETRY_MAX_MS', 300_000, 1),
       maxAttempts: r.int('MAX_ATTEMPTS', 20, 1, 1000),
