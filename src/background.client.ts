@@ -67,6 +67,7 @@ export class BackgroundThread {
   readonly #pending = new Map<number, Pending>()
   #seq = 0
   #stopping = false
+  #exited = false
   #stopped: Promise<void> | undefined
 
   private constructor(
@@ -106,7 +107,10 @@ export class BackgroundThread {
     })
     worker.on('message', (m: FromThread) => thread.#onMessage(m))
     worker.on('error', (err) => thread.#onExit(err))
-    worker.on('exit', (code) => thread.#onExit(new Error(`background thread exited (${code})`)))
+    worker.on('exit', (code) => {
+      thread.#exited = true
+      thread.#onExit(new Error(`background thread exited (${code})`))
+    })
     return thread
   }
 
@@ -124,6 +128,7 @@ export class BackgroundThread {
   stop(): Promise<void> {
     this.#stopping = true
     this.#stopped ??= new Promise<void>((resolve) => {
+      if (this.#exited) return resolve()
       this.#worker.once('exit', () => resolve())
       this.#worker.postMessage({ t: 'stop' } satisfies ToThread)
     })
@@ -131,6 +136,9 @@ export class BackgroundThread {
   }
 
   #onMessage(m: FromThread): void {
+    // Its work is done and its connection closed: a handle left open (an idle keep-alive
+    // socket, say) must not keep the process from exiting.
+    if (m.t === 'stopped') void this.#worker.terminate()
     if (m.t !== 'submitted' && m.t !== 'failed') return
     const p = this.#pending.get(m.id)
     if (!p) return
