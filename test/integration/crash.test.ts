@@ -67,6 +67,9 @@ function startChild(name: string): SwitchboardProcess {
     // 2 cores) is not re-claimed: that would count duplicates the kill did not cause.
     WORKER_LEASE_MS: '10000',
     PROVIDER_TIMEOUT_MS: '5000',
+    // Dispatch at full speed during the submissions (not paced behind intake), so that many
+    // sends are in flight when the process is killed.
+    WORKER_RATE_DURING_INTAKE: '0',
   })
   children.push(child)
   return child

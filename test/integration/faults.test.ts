@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { SimulatorCore } from '../../src/providers/simulator/simulator-core.js'
-import { startTestSwitchboard, TEST_DB, waitFor, type TestSwitchboard } from '../support/harness.js'
+import {
+  startTestSwitchboard,
+  statusCounts,
+  TEST_DB,
+  waitFor,
+  type TestSwitchboard,
+} from '../support/harness.js'
 
 interface Msg {
   id: string
@@ -45,16 +51,6 @@ function client(t: TestSwitchboard) {
     cancel: (id: string) =>
       t.inject({ method: 'POST', url: `/v1/messages/${id}/cancel`, headers: t.auth() }),
   }
-}
-
-/** Counts of messages per status, straight from the database. */
-async function statusCounts(t: TestSwitchboard): Promise<Record<string, number>> {
-  const rows = await t.sb.store.db.kysely
-    .selectFrom('messages')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-    .groupBy('status')
-    .execute()
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
 }
 
 describe(`transient provider failures (${TEST_DB})`, () => {

@@ -5,21 +5,19 @@
 // stall entirely while intake stays busy (it is paced, never stopped).
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { startTestSwitchboard, TEST_DB, waitFor, type TestSwitchboard } from '../support/harness.js'
+import { openDb } from '../../src/store/db.js'
+import {
+  startTestSwitchboard,
+  statusCounts,
+  TEST_DB,
+  waitFor,
+  type TestSwitchboard,
+} from '../support/harness.js'
 
 interface Msg {
   id: string
   status: string
   events: { status: string }[]
-}
-
-async function statusCounts(t: TestSwitchboard): Promise<Record<string, number>> {
-  const rows = await t.sb.store.db.kysely
-    .selectFrom('messages')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-    .groupBy('status')
-    .execute()
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
 }
 
 function to(i: number): string {
@@ -152,7 +150,9 @@ describe(`stopping the background thread (${TEST_DB})`, () => {
     assert.equal(res.statusCode, 202, res.body)
     await waitFor(async () => ((await statusCounts(t)).sending ? true : undefined), 10_000, 'sends')
     await t.sb.stop()
-    const counts = await statusCountsAfterStop(t)
+    // The server's store is closed now: count through a fresh connection.
+    const db = openDb(t.config.database)
+    const counts = await statusCounts(db).finally(() => db.close())
     assert.equal(
       counts.sending ?? 0,
       0,
@@ -163,19 +163,3 @@ describe(`stopping the background thread (${TEST_DB})`, () => {
     await t.close().catch(() => undefined)
   })
 })
-
-/** After stop the store is closed: read the counts through a fresh connection. */
-async function statusCountsAfterStop(t: TestSwitchboard): Promise<Record<string, number>> {
-  const { openDb } = await import('../../src/store/db.js')
-  const db = openDb(t.config.database)
-  try {
-    const rows = await db.kysely
-      .selectFrom('messages')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy('status')
-      .execute()
-    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
-  } finally {
-    await db.close()
-  }
-}

@@ -7,6 +7,7 @@ import pino from 'pino'
 import { loadConfig, type Config } from '../../src/config.js'
 import { startSwitchboard, type Role, type Switchboard } from '../../src/main.js'
 import { createKey } from '../../src/http/keys.routes.js'
+import type { Db } from '../../src/store/db.js'
 
 /** PostgreSQL used by the integration suite (trust auth on these machines). */
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test'
@@ -112,4 +113,15 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/** Messages per status, straight from the database (a running server's or a fresh connection). */
+export async function statusCounts(db: Db | TestSwitchboard): Promise<Record<string, number>> {
+  const kysely = 'kysely' in db ? db.kysely : db.sb.store.db.kysely
+  const rows = await kysely
+    .selectFrom('messages')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('status')
+    .execute()
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
 }
