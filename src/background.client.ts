@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
+import type { ProviderEvent } from './providers/provider.js'
 import type { Submission, SubmissionResult } from './store/message.repo.js'
 
 /** What the background thread is started with (structured-cloned into it). */
@@ -13,13 +14,19 @@ export interface ThreadData {
   webhookSecret: string
 }
 
-export type ToThread = { t: 'submit'; id: number; subs: Submission[] } | { t: 'stop' }
+/** Requests to the thread; each `id` is answered by one `done` or `failed`. */
+export type ToThread =
+  | { t: 'submit'; id: number; subs: Submission[] }
+  | { t: 'ingest'; id: number; provider: string; events: ProviderEvent[] }
+  | { t: 'stop' }
 
 export type FromThread =
   | { t: 'ready' }
-  | { t: 'submitted'; id: number; results: SubmissionResult[] }
+  | { t: 'done'; id: number; value: unknown }
   | { t: 'failed'; id: number; message: string }
   | { t: 'stopped' }
+
+type Call = ToThread extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never
 
 /**
  * How to start the thread. The compiled server runs background.thread.js. Run from source
@@ -54,13 +61,15 @@ function threadEntry(): { entry: string | URL; eval: boolean; execArgv: string[]
 }
 
 interface Pending {
-  resolve: (r: SubmissionResult[]) => void
+  resolve: (value: unknown) => void
   reject: (e: unknown) => void
 }
 
 /**
- * The HTTP thread's handle on the background thread (src/background.thread.ts): submits
- * intake batches to be committed there and stops it. The thread's own code runs the workers.
+ * The HTTP thread's handle on the background thread (src/background.thread.ts): hands it
+ * intake batches and provider webhook events to commit, and stops it. The thread's own code
+ * runs the workers. The HTTP thread's own connection is left with the rare writes (keys,
+ * cancel), so it seldom waits for the write lock.
  */
 export class BackgroundThread {
   readonly #worker: Worker
@@ -116,11 +125,20 @@ export class BackgroundThread {
 
   /** Commits one intake batch in the background thread; resolves once it is durable. */
   submit(subs: Submission[]): Promise<SubmissionResult[]> {
+    return this.#call({ t: 'submit', subs }) as Promise<SubmissionResult[]>
+  }
+
+  /** Applies provider events (delivery reports, inbound) there; resolves once durable. */
+  async ingest(provider: string, events: readonly ProviderEvent[]): Promise<void> {
+    await this.#call({ t: 'ingest', provider, events: [...events] })
+  }
+
+  #call(m: Call): Promise<unknown> {
     if (this.#stopping) return Promise.reject(new Error('background thread is stopping'))
     const id = ++this.#seq
-    return new Promise<SubmissionResult[]>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
-      this.#worker.postMessage({ t: 'submit', id, subs } satisfies ToThread)
+      this.#worker.postMessage({ ...m, id })
     })
   }
 
@@ -139,11 +157,11 @@ export class BackgroundThread {
     // Its work is done and its connection closed: a handle left open (an idle keep-alive
     // socket, say) must not keep the process from exiting.
     if (m.t === 'stopped') void this.#worker.terminate()
-    if (m.t !== 'submitted' && m.t !== 'failed') return
+    if (m.t !== 'done' && m.t !== 'failed') return
     const p = this.#pending.get(m.id)
     if (!p) return
     this.#pending.delete(m.id)
-    if (m.t === 'submitted') p.resolve(m.results)
+    if (m.t === 'done') p.resolve(m.value)
     else p.reject(new Error(m.message))
   }
 

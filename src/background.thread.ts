@@ -32,43 +32,51 @@ try {
   const endpoints = await store.listEndpoints()
   targets.endpoints = endpoints
   const providers = new Map(data.config.providers.map((p) => [p.name, createProvider(p)]))
+  const reports = new ReportIngestor(store, logger, now)
   const background = await startBackground({
     config: data.config,
     store,
     providers,
-    reports: new ReportIngestor(store, logger, now),
+    reports,
     logger,
     webhookSecret: data.webhookSecret,
     endpoints,
     now,
   })
 
+  const answer = (id: number, work: Promise<unknown>) =>
+    work.then(
+      (value) => post({ t: 'done', id, value }),
+      (err: unknown) => {
+        logger.error({ err }, 'background thread request failed')
+        post({ t: 'failed', id, message: err instanceof Error ? err.message : String(err) })
+      },
+    )
+
   let stopping: Promise<void> | undefined
   port.on('message', (m: ToThread) => {
-    if (m.t === 'submit') {
-      store
-        .tx(() => store.messages.insertSubmissions(m.subs), true)
-        .then(
-          (results) => {
-            post({ t: 'submitted', id: m.id, results })
-            background.sendWorker.wake()
-          },
-          (err: unknown) => {
-            logger.error({ err }, 'storing submitted messages failed')
-            post({
-              t: 'failed',
-              id: m.id,
-              message: err instanceof Error ? err.message : String(err),
-            })
-          },
+    switch (m.t) {
+      case 'submit':
+        void answer(
+          m.id,
+          store
+            .tx(() => store.messages.insertSubmissions(m.subs), true)
+            .then((results) => {
+              background.sendWorker.wake()
+              return results
+            }),
         )
-    } else {
-      stopping ??= (async () => {
-        await background.stop()
-        await store.close()
-        post({ t: 'stopped' })
-        port.close()
-      })()
+        break
+      case 'ingest':
+        void answer(m.id, reports.ingest(m.provider, m.events))
+        break
+      case 'stop':
+        stopping ??= (async () => {
+          await background.stop()
+          await store.close()
+          post({ t: 'stopped' })
+          port.close()
+        })()
     }
   })
   post({ t: 'ready' })

@@ -11,7 +11,7 @@ import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
 import { createProvider } from './providers/registry.js'
 import { Batcher } from './queue/loop.js'
-import { ReportIngestor } from './queue/report.ingestor.js'
+import { ReportIngestor, type ReportSink } from './queue/report.ingestor.js'
 import type { SendWorker } from './queue/send.worker.js'
 import { openDb } from './store/db.js'
 import { WriteLock } from './store/write-lock.js'
@@ -77,12 +77,13 @@ export async function startSwitchboard(
   }
 
   const providers = new Map(config.providers.map((p) => [p.name, createProvider(p)]))
-  const reports = new ReportIngestor(store, logger, now)
 
-  // The embedded default runs intake commits and the workers in a background thread with
-  // its own connection, so HTTP never waits behind dispatch (docs/ARCHITECTURE.md).
+  // The embedded default runs intake commits, provider reports and the workers in a
+  // background thread with its own connection, so HTTP never waits behind dispatch
+  // (docs/ARCHITECTURE.md). Otherwise this thread applies reports itself.
   let thread: BackgroundThread | undefined
   let background: Background | undefined
+  let reports: ReportSink
   if (role === 'all' && config.worker.thread) {
     if (opts.now) throw new Error('a custom clock needs WORKER_THREAD=false')
     thread = await BackgroundThread.start(
@@ -90,17 +91,22 @@ export async function startSwitchboard(
       logger,
       opts.onFatal ?? (() => process.exit(70)),
     )
-  } else if (role !== 'api') {
-    background = await startBackground({
-      config,
-      store,
-      providers,
-      reports,
-      logger,
-      webhookSecret,
-      endpoints,
-      now,
-    })
+    reports = thread
+  } else {
+    const ingestor = new ReportIngestor(store, logger, now)
+    reports = ingestor
+    if (role !== 'api') {
+      background = await startBackground({
+        config,
+        store,
+        providers,
+        reports: ingestor,
+        logger,
+        webhookSecret,
+        endpoints,
+        now,
+      })
+    }
   }
   const sendWorker = background?.sendWorker
 

@@ -15,7 +15,7 @@ import type { Config } from '../config.js'
 import { AppError, errors } from '../domain/errors.js'
 import { InFlightKeys } from '../domain/idempotency/idempotency.js'
 import type { SmsProvider } from '../providers/provider.js'
-import type { ReportIngestor } from '../queue/report.ingestor.js'
+import type { ReportSink } from '../queue/report.ingestor.js'
 import type { Submission, SubmissionResult } from '../store/message.repo.js'
 import type { Store } from '../store/store.js'
 import { Authenticator } from './auth.js'
@@ -34,7 +34,8 @@ export interface AppDeps {
   /** Group-commit intake: resolves once the submission is durably stored. */
   submit: (sub: Submission) => Promise<SubmissionResult>
   providers: ReadonlyMap<string, SmsProvider>
-  reports: ReportIngestor
+  /** Provider webhook events go here (the background thread's ingestor in role all). */
+  reports: ReportSink
   isShuttingDown: () => boolean
   now?: () => number
 }

@@ -12,12 +12,17 @@ type Inbound = Extract<ProviderEvent, { type: 'inbound' }>
 /** How long an unmatched report is retried (its message's send may not be recorded yet). */
 const UNMATCHED_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000]
 
+/** Where provider webhook routes hand their events: resolves once they are durably applied. */
+export interface ReportSink {
+  ingest(provider: string, events: readonly ProviderEvent[]): Promise<void>
+}
+
 /**
  * Applies provider events: delivery reports in batched monotonic updates, inbound SMS as
  * `received` messages. A report that matches no message yet (it can overtake the worker's
  * own record of the send) becomes a job and is tried again later, never dropped at once.
  */
-export class ReportIngestor {
+export class ReportIngestor implements ReportSink {
   readonly #batcher: Batcher<{ provider: string; report: StatusReport }, undefined>
 
   constructor(
