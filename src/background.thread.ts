@@ -59,8 +59,10 @@ try {
       case 'submit':
         void answer(
           m.id,
+          // Batches that arrive together (the HTTP thread keeps several in flight) share one
+          // transaction, with whatever else this turn queued: one commit for all of them.
           store
-            .tx(() => store.messages.insertSubmissions(m.subs), true)
+            .tx(() => store.messages.insertSubmissions(m.subs))
             .then((results) => {
               background.sendWorker.wake()
               return results
