@@ -12,8 +12,12 @@ import { createLogger } from './logger.js'
 import { createProvider } from './providers/registry.js'
 import { ReportIngestor } from './queue/report.ingestor.js'
 import { openDb } from './store/db.js'
+import type { Submission } from './store/message.repo.js'
 import { Store } from './store/store.js'
 import { WriteLock } from './store/write-lock.js'
+
+const countMessages = (subs: readonly Submission[]) =>
+  subs.reduce((n, sub) => n + sub.messages.length, 0)
 
 const port = parentPort
 if (!port) throw new Error('background.thread runs as a worker thread')
@@ -59,10 +63,11 @@ try {
       case 'submit':
         void answer(
           m.id,
-          // Batches that arrive together (the HTTP thread keeps several in flight) share one
-          // transaction, with whatever else this turn queued: one commit for all of them.
+          // Small batches that arrive together (the HTTP thread keeps several in flight) share
+          // one transaction with whatever else this turn queued: one commit for all of them.
+          // Large ones (the batch API) commit at once: merging those only adds memory.
           store
-            .tx(() => store.messages.insertSubmissions(m.subs))
+            .tx(() => store.messages.insertSubmissions(m.subs), countMessages(m.subs) >= 256)
             .then((results) => {
               background.sendWorker.wake()
               return results
