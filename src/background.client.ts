@@ -34,7 +34,7 @@ type Call = ToThread extends infer M ? (M extends { id: number } ? Omit<M, 'id'>
  * thread first registers tsx itself, then imports those preloads and its entry: a worker
  * inherits the parent's flags but not the loader they rely on.
  */
-function threadEntry(): { entry: string | URL; eval: boolean; execArgv: string[] } {
+function threadEntry(): { entry: string | URL; eval: boolean; execArgv?: string[] } {
   const execArgv: string[] = []
   const preloads: string[] = []
   const args = process.execArgv
@@ -50,14 +50,24 @@ function threadEntry(): { entry: string | URL; eval: boolean; execArgv: string[]
   }
   const fromSource = import.meta.url.endsWith('.ts')
   const entry = new URL(`./background.thread.${fromSource ? 'ts' : 'js'}`, import.meta.url).href
-  if (!fromSource && preloads.length === 0) return { entry: new URL(entry), eval: false, execArgv }
+  if (preloads.length > 0) {
+    // The thread gets the flags without the TypeScript preloads and imports those itself.
+    return { entry: bootstrap(entry, preloads), eval: true, execArgv }
+  }
+  // Otherwise it inherits the parent's flags: given explicitly, V8 flags such as
+  // --max-old-space-size would make the Worker constructor throw.
+  if (fromSource) return { entry: bootstrap(entry, []), eval: true }
+  return { entry: new URL(entry), eval: false }
+}
+
+/** Registers tsx in the thread, then imports the TypeScript preloads and the entry. */
+function bootstrap(entry: string, preloads: string[]): string {
   const tsx = import.meta.resolve('tsx/esm/api')
-  const code = `(async () => {
+  return `(async () => {
     ;(await import(${JSON.stringify(tsx)})).register()
     for (const p of ${JSON.stringify(preloads)}) await import(p)
     await import(${JSON.stringify(entry)})
   })()`
-  return { entry: code, eval: true, execArgv }
 }
 
 interface Pending {
@@ -96,7 +106,7 @@ export class BackgroundThread {
     const how = threadEntry()
     const worker = new Worker(how.entry, {
       eval: how.eval,
-      execArgv: how.execArgv,
+      ...(how.execArgv ? { execArgv: how.execArgv } : {}),
       workerData: data,
       name: 'switchboard-background',
     })

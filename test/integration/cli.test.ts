@@ -122,6 +122,39 @@ describe('switchboard CLI', () => {
     assert.match(r.stderr + r.stdout, /EADDRINUSE/)
   })
 
+  test('a server started with V8 flags starts its background thread', async () => {
+    // Flags such as --max-old-space-size are not accepted in a Worker's explicit execArgv.
+    const port = await freePort()
+    const db2 = await freshDatabase()
+    const child = spawn(process.execPath, ['--max-old-space-size=512', ...CLI, 'start'], {
+      env: { ...env, ...db2.env, PORT: String(port), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    try {
+      let out = ''
+      const outcome = await new Promise<string>((resolve) => {
+        const timer = setTimeout(() => resolve(`timeout: ${out}`), 30_000)
+        const onData = (c: Buffer) => {
+          out += c.toString()
+          if (out.includes('switchboard listening')) {
+            clearTimeout(timer)
+            resolve('listening')
+          }
+        }
+        child.stdout.on('data', onData)
+        child.stderr.on('data', onData)
+        child.on('exit', (code) => {
+          clearTimeout(timer)
+          resolve(`exited ${code}: ${out}`)
+        })
+      })
+      assert.equal(outcome, 'listening')
+    } finally {
+      child.kill('SIGKILL')
+      await db2.drop()
+    }
+  })
+
   test('SIGTERM shuts down gracefully with exit code 0', async () => {
     const exited = new Promise<number | null>((resolve) =>
       server?.on('exit', (code) => resolve(code)),
