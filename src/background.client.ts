@@ -41,10 +41,16 @@ function threadEntry(): { entry: string | URL; eval: boolean; execArgv?: string[
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string
     const next = args[i + 1]
-    if ((a === '--import' || a === '--require') && next !== undefined && next.endsWith('.ts')) {
-      preloads.push(next.startsWith('file:') ? next : pathToFileURL(resolve(next)).href)
+    if ((a === '--import' || a === '--require') && next !== undefined) {
+      if (next.endsWith('.ts')) {
+        preloads.push(next.startsWith('file:') ? next : pathToFileURL(resolve(next)).href)
+      } else {
+        execArgv.push(a, next)
+      }
       i++
-    } else {
+    } else if (/^--(cpu|heap)-prof/.test(a)) {
+      // Per-thread diagnostics. V8 flags (--max-old-space-size, ...) apply to every thread
+      // anyway and are refused in a Worker's execArgv, so the rest stays out.
       execArgv.push(a)
     }
   }

@@ -1,7 +1,20 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Sqlite from 'better-sqlite3'
 import { loadConfig, type Config } from '../../src/config.js'
-import { Child, RssSampler } from './proc.js'
+import { Child, REPO_ROOT, RssSampler } from './proc.js'
+
+/** The node flags of `npm start` (package.json), so the server runs exactly as it does there. */
+export function startScriptNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>
+  }
+  const m = /\bnode((?: --?[\w-]+(?:=\S+)?)*) dist\/cli\/run\.js start\b/.exec(
+    pkg.scripts.start ?? '',
+  )
+  if (!m) throw new Error('package.json "start" does not run node dist/cli/run.js start')
+  return (m[1] ?? '').trim().split(/\s+/).filter(Boolean)
+}
 
 export interface StartOptions {
   /** Fresh directory for this server's database. */
@@ -63,7 +76,7 @@ export class SwitchboardServer {
       script: 'dist/cli/run.js',
       args: ['start', '--role', o.role ?? 'all'],
       env,
-      nodeArgs: [...profileArgs(o.cpuProfileDir), ...(o.nodeArgs ?? [])],
+      nodeArgs: [...startScriptNodeFlags(), ...profileArgs(o.cpuProfileDir), ...(o.nodeArgs ?? [])],
       preload: o.sqlTimingFile ? ['bench/sql-timing.ts'] : [],
       maxMs: o.maxMs,
     })
