@@ -139,7 +139,8 @@ describe(`stopping the background thread (${TEST_DB})`, () => {
   test('a stop finishes the claimed sends: none is left in sending', async () => {
     const t = await startTestSwitchboard({
       WORKER_THREAD: 'true',
-      SIMULATOR_LATENCY_MS: '20',
+      // Sends stay in flight long enough to be seen, and to be running at the stop.
+      SIMULATOR_LATENCY_MS: '200',
     })
     const res = await t.inject({
       method: 'POST',
