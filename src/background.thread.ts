@@ -66,12 +66,7 @@ try {
           // Small batches that arrive together (the HTTP thread keeps several in flight) share
           // one transaction with whatever else this turn queued: one commit for all of them.
           // Large ones (the batch API) commit at once: merging those only adds memory.
-          store
-            .tx(() => store.messages.insertSubmissions(m.subs), countMessages(m.subs) >= 256)
-            .then((results) => {
-              background.sendWorker.wake()
-              return results
-            }),
+          background.submit(m.subs, countMessages(m.subs) >= 256),
         )
         break
       case 'ingest':

@@ -5,6 +5,7 @@ import { JobWorker } from './queue/job.worker.js'
 import type { ReportIngestor } from './queue/report.ingestor.js'
 import { SendWorker } from './queue/send.worker.js'
 import { WebhookWorker } from './queue/webhook.worker.js'
+import type { Submission, SubmissionResult } from './store/message.repo.js'
 import type { Store } from './store/store.js'
 
 export interface BackgroundOptions {
@@ -22,6 +23,11 @@ export interface BackgroundOptions {
 /** The background work of a worker: sending, delivery reports and outbound webhooks. */
 export interface Background {
   readonly sendWorker: SendWorker
+  /**
+   * Commits intake and lets the send worker know. `immediate`: commit now rather than with
+   * whatever else the next turn of the event loop queues.
+   */
+  submit(subs: readonly Submission[], immediate: boolean): Promise<SubmissionResult[]>
   /** Finishes or releases in-flight work and stops the providers; the store stays open. */
   stop(): Promise<void>
 }
@@ -54,6 +60,11 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   jobWorker.start()
   return {
     sendWorker,
+    async submit(subs, immediate) {
+      const results = await store.tx(() => store.messages.insertSubmissions(subs), immediate)
+      sendWorker.intakeCommitted()
+      return results
+    },
     async stop() {
       await sendWorker.stop(config.shutdownTimeoutMs)
       await webhookWorker.stop()

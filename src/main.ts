@@ -108,18 +108,15 @@ export async function startSwitchboard(
       })
     }
   }
-  const sendWorker = background?.sendWorker
 
   // Submissions of one turn are committed together. The background thread commits batches
   // in the order they are posted, so several may be in flight: HTTP never waits for one
   // commit before handing over the next batch.
   const intake = new Batcher<Submission, SubmissionResult>(
-    async (subs) => {
-      if (thread) return thread.submit(subs)
-      const results = await store.tx(() => store.messages.insertSubmissions(subs), true)
-      sendWorker?.wake()
-      return results
-    },
+    (subs) =>
+      thread?.submit(subs) ??
+      background?.submit(subs, true) ??
+      store.tx(() => store.messages.insertSubmissions(subs), true),
     512,
     thread ? 16 : 1,
   )
@@ -176,7 +173,7 @@ export async function startSwitchboard(
     url,
     firstAdminKey,
     app,
-    sendWorker,
+    sendWorker: background?.sendWorker,
     stop,
   }
 }

@@ -83,10 +83,6 @@ export class Batcher<T, R> {
     })
   }
 
-  get pending(): number {
-    return this.#queue.length
-  }
-
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.maxInFlight) return
     this.#scheduled = true

@@ -59,8 +59,11 @@ export class SendWorker {
     this.#loop.start()
   }
 
-  /** Intake committed new messages: claim them now (intake keeps priority while busy). */
-  wake(): void {
+  /**
+   * Intake committed new messages: claim them now. This is also how the worker knows intake
+   * is busy, so only intake calls it (dispatch then gives way, see `#allowance`).
+   */
+  intakeCommitted(): void {
     this.#intakeAt = this.#now()
     this.#loop.wake()
   }
@@ -87,10 +90,6 @@ export class SendWorker {
     const n = Math.min(want, Math.floor(this.#tokens))
     this.#tokens -= n
     return n
-  }
-
-  get inflight(): number {
-    return this.#inflight
   }
 
   /** Stops claiming and waits for in-flight sends to be recorded (or the timeout to pass). */

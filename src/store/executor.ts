@@ -31,11 +31,11 @@ export const run = (sql: string, params: readonly unknown[] = []): Query => ({
 export interface Executor {
   readonly dialect: 'sqlite' | 'postgres'
   /**
-   * Runs `program` in a transaction. `now`: the caller has already gathered its batch (it runs
-   * from a setImmediate itself), so SQLite commits at once, together with whatever else this
-   * turn queued, instead of one more turn of the event loop later.
+   * Runs `program` in a transaction. `immediate`: the caller has already gathered its batch, so
+   * SQLite commits at once, together with whatever else this turn queued, instead of one more
+   * turn of the event loop later.
    */
-  transaction<T>(program: () => TxProgram<T>, now?: boolean): Promise<T>
+  transaction<T>(program: () => TxProgram<T>, immediate?: boolean): Promise<T>
   /** A single statement outside an explicit transaction. */
   query<R>(q: Query): Promise<R[]>
   close(): Promise<void>
@@ -100,10 +100,10 @@ export class SqliteExecutor implements Executor {
     return stmt.all(...q.params)
   }
 
-  transaction<T>(program: () => TxProgram<T>, now = false): Promise<T> {
+  transaction<T>(program: () => TxProgram<T>, immediate = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ program, resolve: resolve as (v: unknown) => void, reject })
-      if (now) {
+      if (immediate) {
         this.#flush()
       } else if (!this.#scheduled) {
         this.#scheduled = true

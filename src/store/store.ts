@@ -47,8 +47,8 @@ export class Store {
     return this.db.dialect
   }
 
-  tx<T>(program: () => TxProgram<T>, now = false): Promise<T> {
-    return this.db.exec.transaction(program, now)
+  tx<T>(program: () => TxProgram<T>, immediate = false): Promise<T> {
+    return this.db.exec.transaction(program, immediate)
   }
 
   async getMessage(id: string): Promise<MessageRow | undefined> {

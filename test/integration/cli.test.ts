@@ -2,21 +2,11 @@
 // key, key management, sending through the API, graceful shutdown on SIGTERM.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { freshDatabase } from '../support/harness.js'
+import { freePort } from '../support/processes.js'
 
 const CLI = ['--import', 'tsx', 'src/cli/run.ts']
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
-}
 
 describe('switchboard CLI', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>
