@@ -4,7 +4,7 @@ import { IDEMPOTENCY_KEY, requestHash } from '../domain/idempotency/idempotency.
 import type { MessageRecord } from '../domain/messages/message.js'
 import { parsePhone } from '../domain/messages/phone.js'
 import { prepareMessage } from '../domain/messages/prepare.js'
-import { iso, presentMessage } from '../domain/messages/present.js'
+import { iso, isoOf, messageJson, presentMessage } from '../domain/messages/present.js'
 import type { IdempotencyRow } from '../store/schema.js'
 import type { AppContext } from './app.js'
 import {
@@ -94,14 +94,16 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     }
   }
 
-  /** Stores messages (with the idempotency record) and answers 202, or replays a race winner. */
+  /**
+   * Stores messages (with the idempotency record) and answers 202 with `json`, or replays a
+   * race winner.
+   */
   async function store(
     reply: FastifyReply,
     messages: MessageRecord[],
     idem: Idem | null,
-    body: unknown,
+    json: string,
   ): Promise<FastifyReply> {
-    const json = JSON.stringify(body)
     const result = await ctx.submit({ idempotency: idemRow(idem, 202, json), messages })
     if (result.outcome === 'duplicate' && idem) return replay(reply, result.existing, idem.hash)
     return reply
@@ -129,7 +131,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
       return withIdempotency(req, reply, apiKeyId, async (idem) => {
         const r = prepareMessage(req.body, { apiKeyId, now: ctx.now(), policy })
         if (!r.ok) throw new AppError(r.error, r.details)
-        return store(reply, [r.message], idem, presentMessage(r.message))
+        return store(reply, [r.message], idem, messageJson(r.message))
       })
     },
   )
@@ -167,7 +169,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
                 to: x.to_number,
                 encoding: x.encoding,
                 segments: x.segments,
-                createdAt: new Date(x.created_at).toISOString(),
+                createdAt: isoOf(x.created_at),
               },
             })
           } else {
@@ -178,7 +180,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
           }
         })
         const body = { accepted: messages.length, failed: data.length - messages.length, data }
-        return store(reply, messages, idem, body)
+        return store(reply, messages, idem, JSON.stringify(body))
       })
     },
   )
