@@ -7,9 +7,9 @@
  * then a table and a JSON summary. See BENCHMARKS.md.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
@@ -35,6 +35,8 @@ const USAGE = `npm run bench [-- options]
                     intake always includes because intake is reported as a ratio of it)
   --quick           short durations and fewer messages: a smoke run, not for the record
   --duration S      measured seconds per HTTP load run (default 10, quick 3)
+  --rounds N        bare and intake alternate N times; the intake figure is the median of
+                    the rounds' ratios (default 2, quick 1)
   --messages N      end-to-end messages, a multiple of 1000 (default 50000, quick 10000)
   --role all|api    server role for the intake and batch runs (default all: the send
                     worker and simulator run in the same process, as with \`start\`)
@@ -48,6 +50,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
+    rounds: { type: 'string' },
     messages: { type: 'string' },
     role: { type: 'string', default: 'all' },
     profile: { type: 'boolean', default: false },
@@ -79,6 +82,7 @@ const quick = flags.quick
 const settings = {
   warmupS: quick ? 1 : 2,
   durationS: flags.duration ? Number(flags.duration) : quick ? 3 : 10,
+  rounds: flags.rounds ? Number(flags.rounds) : quick ? 1 : 2,
   connections: 50,
   batchConnections: 4,
   batchSize: 1000,
@@ -92,6 +96,9 @@ const settings = {
 }
 if (!Number.isInteger(settings.durationS) || settings.durationS < 1 || settings.durationS > 60) {
   fail('--duration must be 1 to 60 seconds')
+}
+if (!Number.isInteger(settings.rounds) || settings.rounds < 1 || settings.rounds > 5) {
+  fail('--rounds must be 1 to 5')
 }
 const m = settings.e2eMessages
 if (!Number.isInteger(m) || m < 1000 || m > 200_000 || m % settings.batchSize !== 0) {
@@ -283,7 +290,13 @@ async function withSwitchboard<T>(
     console.log(`  switchboard peak RSS during ${name}: ${mb(peak)}`)
     printProfile(prof, `switchboard, ${name}`)
     // Snapshot 1 covers start-up until the window opened; snapshot 2 the window.
-    if (sqlTimingFile) printSqlTiming(`${sqlTimingFile}.2.json`, name)
+    if (sqlTimingFile) {
+      printSqlTiming(`${sqlTimingFile}.2.json`, name)
+      for (const f of readdirSync(dirname(sqlTimingFile))) {
+        const thread = /^sql-timing\.t(\d+)\.2\.json$/.exec(f)?.[1]
+        if (thread) printSqlTiming(join(dirname(sqlTimingFile), f), `${name} (thread ${thread})`)
+      }
+    }
   }
 }
 
@@ -329,12 +342,12 @@ const intakeBodies = () => {
   return Array.from({ length: settings.intakeBodies }, (_, i) => JSON.stringify(sendBody(i)))
 }
 
-async function runBare(): Promise<HttpFigures> {
+async function runBare(round: number): Promise<HttpFigures> {
   console.log(
     `\n[bare] bare Fastify JSON POST, ${settings.connections} connections, ` +
-      `${settings.warmupS} s warm-up + ${settings.durationS} s`,
+      `${settings.warmupS} s warm-up + ${settings.durationS} s${roundLabel(round)}`,
   )
-  const prof = profileFor('bare')
+  const prof = profileFor(`bare-${round}`)
   const server = await BareServer.start({
     maxMs: childMaxMs,
     ...(prof ? { cpuProfileDir: prof } : {}),
@@ -351,23 +364,29 @@ async function runBare(): Promise<HttpFigures> {
     )
     const f = figures(main)
     printHttp('bare', f)
-    results.bare = f
+    bareRounds.push(f)
     return f
   } finally {
-    peaks.bare = await server.stop()
+    peaks[`bare-${round}`] = await server.stop()
     printProfile(prof, 'bare server')
   }
 }
 
 // --- (a) intake ------------------------------------------------------------------------------
 
-async function runIntake(dir: string, bare: HttpFigures | undefined): Promise<void> {
+/** Each round's figures: bare and intake alternate, so each ratio compares neighbours in time. */
+const bareRounds: HttpFigures[] = []
+const intakeRounds: (HttpFigures & { stored: number; ratioToBare: number })[] = []
+const roundLabel = (round: number) =>
+  settings.rounds > 1 ? ` (round ${round} of ${settings.rounds})` : ''
+
+async function runIntake(dir: string, bare: HttpFigures | undefined, round: number): Promise<void> {
   console.log(
     `\n[intake] POST /v1/messages, ${settings.connections} connections, ` +
-      `${settings.warmupS} s warm-up + ${settings.durationS} s, role ${role}`,
+      `${settings.warmupS} s warm-up + ${settings.durationS} s, role ${role}${roundLabel(round)}`,
   )
   const bodies = intakeBodies()
-  await withSwitchboard('intake', dir, role, async (s) => {
+  await withSwitchboard(round === 1 ? 'intake' : `intake-${round}`, dir, role, async (s) => {
     await probe(`${s.url}/v1/messages`, s.apiKey, bodies[0] ?? '')
     const { main, warmupOk } = await load(
       s.url,
@@ -383,16 +402,36 @@ async function runIntake(dir: string, bare: HttpFigures | undefined): Promise<vo
     const answered = 1 + warmupOk + f.ok
     console.log(`  stored messages: ${fmt(stored)} (2xx answers incl. warm-up: ${fmt(answered)})`)
     const ratio = bare ? f.reqPerSec / bare.reqPerSec : Number.NaN
-    results.intake = { ...f, stored, ratioToBare: Math.round(ratio * 1000) / 1000 }
-    checkNoFailures('intake', f)
-    check(
-      'intake / bare',
-      `${fmt(f.reqPerSec)} / ${bare ? fmt(bare.reqPerSec) : '?'} req/s = ${ratio.toFixed(3)} x bare`,
-      `>= ${TARGETS.intakeRatio} x bare`,
-      ratio >= TARGETS.intakeRatio,
+    console.log(
+      `  intake / bare${roundLabel(round)}: ${fmt(f.reqPerSec)} / ` +
+        `${bare ? fmt(bare.reqPerSec) : '?'} req/s = ${ratio.toFixed(3)} x bare`,
     )
+    intakeRounds.push({ ...f, stored, ratioToBare: Math.round(ratio * 1000) / 1000 })
     if (stored < answered) throw new Error(`only ${stored} of ${answered} accepted messages stored`)
   })
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2
+}
+
+/** The intake checks over every round: no failed request, and the median ratio to bare. */
+function checkIntake(): void {
+  const failed = intakeRounds.reduce((n, f) => n + f.non2xx + f.errors + f.timeouts, 0)
+  check('intake non-2xx', String(failed), '0', failed === 0)
+  const ratio = median(intakeRounds.map((f) => f.ratioToBare))
+  const each = intakeRounds.map(
+    (f, i) => `${fmt(f.reqPerSec)} / ${fmt(bareRounds[i]?.reqPerSec ?? Number.NaN)}`,
+  )
+  check(
+    'intake / bare',
+    `${each.join(', ')} req/s = ${intakeRounds.map((f) => f.ratioToBare.toFixed(3)).join(', ')} ` +
+      `x bare${intakeRounds.length > 1 ? `; median ${ratio.toFixed(3)}` : ''}`,
+    `>= ${TARGETS.intakeRatio} x bare`,
+    ratio >= TARGETS.intakeRatio,
+  )
 }
 
 // --- (b) batch intake ------------------------------------------------------------------------
@@ -613,8 +652,15 @@ async function main(): Promise<void> {
   }
   let failed: Error | undefined
   try {
-    const bare = selected.has('bare') ? await runBare() : undefined
-    if (selected.has('intake')) await runIntake(join(tmp, 'intake'), bare)
+    for (let round = 1; round <= settings.rounds; round++) {
+      const bare = selected.has('bare') ? await runBare(round) : undefined
+      if (selected.has('intake')) await runIntake(join(tmp, `intake-${round}`), bare, round)
+    }
+    if (bareRounds.length > 0) results.bare = bareRounds
+    if (intakeRounds.length > 0) {
+      results.intake = intakeRounds
+      checkIntake()
+    }
     if (selected.has('batch')) await runBatch(join(tmp, 'batch'))
     if (selected.has('e2e')) await runE2e(join(tmp, 'e2e'))
     if (selected.has('segments')) await runSegments()
@@ -628,7 +674,7 @@ async function main(): Promise<void> {
 
   machine.loadAverageAtEnd = loadAvg()
   machine.cpuPressureAtEnd = cpuPressure()
-  const serverPeaks = Object.entries(peaks).filter(([k]) => k !== 'bare')
+  const serverPeaks = Object.entries(peaks).filter(([k]) => !k.startsWith('bare'))
   if (serverPeaks.length > 0) {
     const [phase, peak] = serverPeaks.reduce((a, b) => (b[1] > a[1] ? b : a))
     results.peakRss = {

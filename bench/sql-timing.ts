@@ -4,11 +4,12 @@
  * statements are one native class, so wrapping its prototype's `run`/`all`/`get` covers them
  * all, BEGIN IMMEDIATE and COMMIT (where the WAL write and checkpoints happen) included.
  *
- * Each SIGUSR2 writes the figures gathered since the previous one to
+ * Each SIGUSR2 makes every thread write the figures gathered since the previous one to
  * `${BENCH_SQL_TIMING_FILE}.<n>.json` (n = 1, 2, ...) and starts over, so the benchmark can
  * bracket exactly its measured window.
  */
 import { writeFileSync } from 'node:fs'
+import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads'
 import Sqlite from 'better-sqlite3'
 
 interface Stat {
@@ -120,7 +121,7 @@ if (file) {
   }
 
   const ms = (ns: bigint) => Math.round(Number(ns) / 1e4) / 100
-  process.on('SIGUSR2', () => {
+  const snap = () => {
     const now = process.hrtime.bigint()
     const out: SqlTimingSnapshot = {
       windowMs: ms(now - since),
@@ -145,9 +146,22 @@ if (file) {
         }))
         .sort((a, b) => b.ms - a.ms),
     }
-    writeFileSync(`${file}.${++snapshot}.json`, JSON.stringify(out, null, 2))
+    const thread = isMainThread ? '' : `.t${threadId}`
+    writeFileSync(`${file}${thread}.${++snapshot}.json`, JSON.stringify(out, null, 2))
     stats = new Map()
     txs = new Map()
     since = now
-  })
+  }
+  // Signals reach the main thread only: it passes each on to the other threads (the embedded
+  // server's background thread), which write their own files (`<file>.t<threadId>.<n>.json`).
+  const channel = new BroadcastChannel('switchboard-sql-timing')
+  channel.unref()
+  if (isMainThread) {
+    process.on('SIGUSR2', () => {
+      snap()
+      channel.postMessage('snapshot')
+    })
+  } else {
+    channel.onmessage = snap
+  }
 }

@@ -252,26 +252,34 @@ export class MessageRepo {
       const below = statusesBelow(r.status)
       const inList = below.map(() => '?').join(', ')
       const final = r.status !== 'sent'
-      const set = `UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), completed_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?), updated_at = ?`
-      const setParams = [
-        r.status,
-        r.errorCode ?? null,
-        final ? r.at : null,
-        provider,
-        r.providerMessageId,
-        now,
-      ]
-      const updated = (
-        r.messageId
-          ? yield rows(
-              `${set} WHERE id = ? AND (provider IS NULL OR provider = ?) AND status IN (${inList}) RETURNING *`,
-              [...setParams, r.messageId, provider, ...below],
-            )
-          : yield rows(
-              `${set} WHERE provider = ? AND provider_message_id = ? AND status IN (${inList}) RETURNING *`,
-              [...setParams, provider, r.providerMessageId, ...below],
-            )
-      ) as MessageRecord[]
+      // Usually the message already carries this provider's id (its send was recorded): then
+      // the provider columns stay out of SET, so SQLite leaves the messages_provider_ref entry
+      // alone (it rewrites an index whenever one of its columns is assigned, even unchanged).
+      const set =
+        'UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), completed_at = ?, updated_at = ?'
+      const setParams = [r.status, r.errorCode ?? null, final ? r.at : null, now]
+      // Otherwise (a report that overtook the send's outcome) the report fills them in.
+      const setAll = `${set}, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?)`
+      const setAllParams = [...setParams, provider, r.providerMessageId]
+      let updated: MessageRecord[]
+      if (r.messageId) {
+        updated = (yield rows(
+          `${set} WHERE id = ? AND provider = ? AND provider_message_id IS NOT NULL AND status IN (${inList}) RETURNING *`,
+          [...setParams, r.messageId, provider, ...below],
+        )) as MessageRecord[]
+        if (!updated[0]) {
+          updated = (yield rows(
+            `${setAll} WHERE id = ? AND (provider IS NULL OR provider = ?) AND status IN (${inList}) RETURNING *`,
+            [...setAllParams, r.messageId, provider, ...below],
+          )) as MessageRecord[]
+        }
+      } else {
+        // Matched by the provider's id: the provider columns already hold these values.
+        updated = (yield rows(
+          `${set} WHERE provider = ? AND provider_message_id = ? AND status IN (${inList}) RETURNING *`,
+          [...setParams, provider, r.providerMessageId, ...below],
+        )) as MessageRecord[]
+      }
       if (updated[0]) {
         changes.add(updated[0], r.status, r.errorCode ?? null, null, now)
         continue

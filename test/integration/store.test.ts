@@ -159,6 +159,11 @@ describe('store and queue guarantees', () => {
         clock,
       ),
     )
+    // The report filled in the provider's id, which later reports by that id rely on.
+    const early = await store.getMessage(m.id)
+    assert.equal(early?.status, 'delivered')
+    assert.equal(early?.provider, 'sim')
+    assert.equal(early?.provider_message_id, 'Q1')
     await store.tx(() =>
       store.messages.recordOutcomes(
         'w',
