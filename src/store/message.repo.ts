@@ -44,28 +44,69 @@ export type OutcomeWrite =
 
 /** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
 const CHUNK = 64
-const MESSAGE_ROW = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`
-const INSERT_MESSAGES = `INSERT INTO messages (${MESSAGE_COLUMNS.join(', ')}) VALUES `
-const EVENT_COLUMNS = '(message_id, status, error_code, detail, at)'
-const DELIVERY_COLUMNS =
-  '(id, message_id, endpoint_id, url, event_type, payload, status, attempts, next_attempt_at, lease_owner, lease_until, last_status_code, last_error, created_at, updated_at)'
+const EVENT_COLUMNS = ['message_id', 'status', 'error_code', 'detail', 'at'] as const
+const DELIVERY_COLUMNS = [
+  'id',
+  'message_id',
+  'endpoint_id',
+  'url',
+  'event_type',
+  'payload',
+  'status',
+  'attempts',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_until',
+  'last_status_code',
+  'last_error',
+  'created_at',
+  'updated_at',
+] as const
 
-/** Multi-row INSERT statements of `width` columns, CHUNK rows at most each. */
+/**
+ * Columns a new message is inserted with. The rest (sending state: provider ids, errors,
+ * lease, attempts, sent and completed times) start as their defaults, and insertSubmissions
+ * refuses a record that says otherwise: fewer values to bind on the hottest statement.
+ */
+const UNSENT_DEFAULTS = {
+  error_code: null,
+  error_message: null,
+  provider: null,
+  provider_message_id: null,
+  attempts: 0,
+  lease_owner: null,
+  lease_until: null,
+  sent_at: null,
+  completed_at: null,
+} as const satisfies Partial<MessageRecord>
+const INTAKE_COLUMNS = MESSAGE_COLUMNS.filter((c) => !(c in UNSENT_DEFAULTS))
+const UNSENT_KEYS = Object.keys(UNSENT_DEFAULTS) as (keyof typeof UNSENT_DEFAULTS)[]
+
+/** Multi-row INSERT texts by table and row count, built once: the executor's statement cache
+ * looks them up by text, and a string seen before has its hash already. */
+const insertSql = new Map<string, string>()
+function insertText(table: string, columns: readonly string[], n: number): string {
+  const key = `${table} ${n}`
+  let text = insertSql.get(key)
+  if (text === undefined) {
+    const row = `(${columns.map(() => '?').join(', ')})`
+    text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array<string>(n).fill(row).join(', ')}`
+    insertSql.set(key, text)
+  }
+  return text
+}
+
+/** Multi-row INSERT statements of the given columns, CHUNK rows at most each. */
 function* insertRows(
   table: string,
-  columns: string,
-  width: number,
+  columns: readonly string[],
   flat: readonly unknown[],
 ): Generator<Query, void, unknown> {
-  const rowSql = `(${Array<string>(width).fill('?').join(', ')})`
+  const width = columns.length
   const per = CHUNK * width
   for (let i = 0; i < flat.length; i += per) {
     const params = flat.slice(i, i + per)
-    const n = params.length / width
-    yield run(
-      `INSERT INTO ${table} ${columns} VALUES ${Array<string>(n).fill(rowSql).join(', ')}`,
-      params,
-    )
+    yield run(insertText(table, columns, params.length / width), params)
   }
 }
 
@@ -109,8 +150,8 @@ class Changes {
   }
 
   *write(): Generator<Query, void, unknown> {
-    yield* insertRows('message_events', EVENT_COLUMNS, 5, this.#events)
-    yield* insertRows('webhook_deliveries', DELIVERY_COLUMNS, 15, this.#deliveries)
+    yield* insertRows('message_events', EVENT_COLUMNS, this.#events)
+    yield* insertRows('webhook_deliveries', DELIVERY_COLUMNS, this.#deliveries)
   }
 }
 
@@ -154,15 +195,17 @@ export class MessageRepo {
       accepted.push(...sub.messages)
       results.push({ outcome: 'inserted' })
     }
-    for (let i = 0; i < accepted.length; i += CHUNK) {
-      const chunk = accepted.slice(i, i + CHUNK)
-      const params: unknown[] = []
-      for (const m of chunk) for (const c of MESSAGE_COLUMNS) params.push(m[c])
-      yield run(INSERT_MESSAGES + Array<string>(chunk.length).fill(MESSAGE_ROW).join(', '), params)
-    }
+    const params: unknown[] = []
     const events: unknown[] = []
-    for (const m of accepted) events.push(m.id, m.status, m.error_code, null, m.created_at)
-    yield* insertRows('message_events', EVENT_COLUMNS, 5, events)
+    for (const m of accepted) {
+      for (const k of UNSENT_KEYS) {
+        if (m[k] !== UNSENT_DEFAULTS[k]) throw new Error(`a new message must not have ${k} set`)
+      }
+      for (const c of INTAKE_COLUMNS) params.push(m[c])
+      events.push(m.id, m.status, m.error_code, null, m.created_at)
+    }
+    yield* insertRows('messages', INTAKE_COLUMNS, params)
+    yield* insertRows('message_events', EVENT_COLUMNS, events)
     return results
   }
 
