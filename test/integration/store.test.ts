@@ -45,6 +45,30 @@ describe('store and queue guarantees', () => {
     await db.drop()
   })
 
+  test('a new message is stored with every column as given; one carrying sending state is refused', async () => {
+    const r = prepareMessage(
+      {
+        to: '+14155550999',
+        from: 'Switchbrd',
+        body: 'round trip é',
+        type: 'marketing',
+        metadata: { order: 42, tags: ['a'] },
+        statusCallback: 'https://example.com/cb',
+        validityPeriod: 600,
+        sendAt: new Date(clock + 60_000).toISOString(),
+      },
+      { apiKeyId: 'key_roundtrip', now: clock, policy },
+    )
+    if (!r.ok) throw new Error(`bad fixture: ${r.error.code}`)
+    await insert([r.message])
+    assert.deepEqual(await store.getMessage(r.message.id), r.message)
+
+    const [stale] = make(1)
+    assert.ok(stale)
+    await assert.rejects(insert([{ ...stale, attempts: 1 }]), /carries sending state/)
+    assert.equal(await store.getMessage(stale.id), undefined)
+  })
+
   test('concurrent claims never hand out the same message twice', async () => {
     const msgs = make(300)
     await insert(msgs)
