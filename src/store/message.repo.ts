@@ -45,6 +45,8 @@ export type OutcomeWrite =
 /** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
 const CHUNK = 64
 const EVENT_COLUMNS = ['message_id', 'status', 'error_code', 'detail', 'at'] as const
+/** A message's first event (queued or scheduled) has no error code or detail. */
+const FIRST_EVENT_COLUMNS = ['message_id', 'status', 'at'] as const
 const DELIVERY_COLUMNS = [
   'id',
   'message_id',
@@ -128,16 +130,22 @@ function pushIntakeRow(m: MessageRecord, out: unknown[]): void {
   )
 }
 
-/** Multi-row INSERT texts by table and row count, built once: the executor's statement cache
- * looks them up by text, and a string seen before has its hash already. */
-const insertSql = new Map<string, string>()
+/**
+ * Multi-row INSERT texts, built once per table, column list (by identity: the constants above)
+ * and row count: the executor's statement cache looks them up by text, and a string seen
+ * before has its hash already.
+ */
+const insertSql = new Map<string, Map<readonly string[], string[]>>()
 function insertText(table: string, columns: readonly string[], n: number): string {
-  const key = `${table} ${n}`
-  let text = insertSql.get(key)
+  let byColumns = insertSql.get(table)
+  if (!byColumns) insertSql.set(table, (byColumns = new Map<readonly string[], string[]>()))
+  let byCount = byColumns.get(columns)
+  if (!byCount) byColumns.set(columns, (byCount = []))
+  let text = byCount[n]
   if (text === undefined) {
     const row = `(${columns.map(() => '?').join(', ')})`
     text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array<string>(n).fill(row).join(', ')}`
-    insertSql.set(key, text)
+    byCount[n] = text
   }
   return text
 }
@@ -245,10 +253,10 @@ export class MessageRepo {
     const events: unknown[] = []
     for (const m of accepted) {
       pushIntakeRow(m, params)
-      events.push(m.id, m.status, null, null, m.created_at)
+      events.push(m.id, m.status, m.created_at)
     }
     yield* insertRows('messages', INTAKE_COLUMNS, params)
-    yield* insertRows('message_events', EVENT_COLUMNS, events)
+    yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
     return results
   }
 
