@@ -153,8 +153,6 @@ export class ReportIngestor implements ReportSink {
         completed_at: e.at,
       }
     })
-    await this.store.tx(() =>
-      this.store.messages.insertSubmissions([{ idempotency: null, messages }]),
-    )
+    await this.store.tx(() => this.store.messages.insertInbound(messages))
   }
 }

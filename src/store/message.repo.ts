@@ -216,7 +216,10 @@ export class MessageRepo {
     private readonly fanout: StatusChangeFanout,
   ) {}
 
-  /** Intake: messages, their first event and the idempotency record in one transaction. */
+  /**
+   * Intake of new outbound messages: the messages, their first event and the idempotency
+   * record in one transaction.
+   */
   *insertSubmissions(subs: readonly Submission[]): TxProgram<SubmissionResult[]> {
     const results: SubmissionResult[] = []
     const accepted: MessageRecord[] = []
@@ -258,6 +261,21 @@ export class MessageRepo {
     yield* insertRows('messages', INTAKE_COLUMNS, params)
     yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
     return results
+  }
+
+  /**
+   * Inbound messages (a provider's webhook): stored whole, already final (`received`, with the
+   * provider's ids), with their one event row.
+   */
+  *insertInbound(messages: readonly MessageRecord[]): TxProgram<void> {
+    const params: unknown[] = []
+    const events: unknown[] = []
+    for (const m of messages) {
+      for (const c of MESSAGE_COLUMNS) params.push(m[c])
+      events.push(m.id, m.status, m.created_at)
+    }
+    yield* insertRows('messages', MESSAGE_COLUMNS, params)
+    yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
   }
 
   /**

@@ -137,6 +137,29 @@ describe('store and queue guarantees', () => {
     assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'sent', 'delivered'])
   })
 
+  test('an inbound message is stored whole: received, with the provider ids and its event', async () => {
+    const reports = new ReportIngestor(store, pino({ level: 'silent' }), () => clock)
+    await reports.ingest('sim', [
+      {
+        type: 'inbound',
+        providerMessageId: 'IN-1',
+        from: '+14155550777',
+        to: '+14155550100',
+        body: 'STOP',
+        at: clock - 1_000,
+      },
+    ])
+    const [m] = await store.listMessages({ from: '+14155550777', limit: 10 })
+    assert.ok(m, 'the inbound message is stored')
+    assert.equal(m.direction, 'inbound')
+    assert.equal(m.status, 'received')
+    assert.equal(m.provider, 'sim')
+    assert.equal(m.provider_message_id, 'IN-1')
+    assert.equal(m.body, 'STOP')
+    assert.equal(m.completed_at, clock - 1_000)
+    assert.deepEqual(await statusEvents(m.id), ['received'])
+  })
+
   test('a report that overtakes the send record is kept and applied', async () => {
     const [m] = make(1)
     assert.ok(m)
