@@ -12,12 +12,12 @@ import { createLogger } from './logger.js'
 import { createProvider } from './providers/registry.js'
 import { ReportIngestor } from './queue/report.ingestor.js'
 import { openDb } from './store/db.js'
-import type { Submission } from './store/message.repo.js'
+import { submissionSize, type Submission } from './store/message.repo.js'
 import { Store } from './store/store.js'
 import { WriteLock } from './store/write-lock.js'
 
 const countMessages = (subs: readonly Submission[]) =>
-  subs.reduce((n, sub) => n + sub.messages.length, 0)
+  subs.reduce((n, sub) => n + submissionSize(sub), 0)
 
 const port = parentPort
 if (!port) throw new Error('background.thread runs as a worker thread')

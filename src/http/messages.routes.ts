@@ -5,6 +5,7 @@ import type { MessageRecord } from '../domain/messages/message.js'
 import { parsePhone } from '../domain/messages/phone.js'
 import { prepareMessage } from '../domain/messages/prepare.js'
 import { iso, isoOf, messageJson, presentMessage } from '../domain/messages/present.js'
+import { submission } from '../store/message.repo.js'
 import type { IdempotencyRow } from '../store/schema.js'
 import type { AppContext } from './app.js'
 import {
@@ -104,7 +105,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     idem: Idem | null,
     json: string,
   ): Promise<FastifyReply> {
-    const result = await ctx.submit({ idempotency: idemRow(idem, 202, json), messages })
+    const result = await ctx.submit(submission(messages, idemRow(idem, 202, json)))
     if (result.outcome === 'duplicate' && idem) return replay(reply, result.existing, idem.hash)
     return reply
       .code(202)

@@ -9,6 +9,7 @@ import type { MessageRecord } from '../../src/domain/messages/message.js'
 import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { ReportIngestor } from '../../src/queue/report.ingestor.js'
 import { openDb } from '../../src/store/db.js'
+import { submission } from '../../src/store/message.repo.js'
 import { Store } from '../../src/store/store.js'
 import pino from 'pino'
 import { freshDatabase } from '../support/harness.js'
@@ -29,7 +30,7 @@ describe('store and queue guarantees', () => {
       return r.message
     })
   const insert = (messages: MessageRecord[]) =>
-    store.tx(() => store.messages.insertSubmissions([{ idempotency: null, messages }]))
+    store.tx(() => store.messages.insertSubmissions([submission(messages)]))
   const status = async (id: string) => (await store.getMessage(id))?.status
   const statusEvents = async (id: string) => (await store.listEvents(id)).map((e) => e.status)
 
