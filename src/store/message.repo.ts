@@ -1,6 +1,6 @@
 import type { MessageRecord } from '../domain/messages/message.js'
 import { statusesBelow, type MessageStatus } from '../domain/messages/status.js'
-import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
+import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
 import type { ProviderEvent } from '../providers/provider.js'
 import { rows, run, type Query, type TxProgram } from './executor.js'
 import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
@@ -8,16 +8,6 @@ import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
 type Dialect = 'sqlite' | 'postgres'
 type StatusReport = Extract<ProviderEvent, { type: 'status' }>
 
-/** Builds the outbound webhook deliveries for one status change (the outbox rows). */
-export type StatusChangeFanout = (
-  message: MessageRecord,
-  change: { status: MessageStatus; errorCode: string | null; at: number },
-) => WebhookDeliveryRecord[]
-
-/**
- * One intake request: its new messages packed as intake rows (see `submission`), and the
- * idempotency record to store with them.
- */
 export interface Submission {
   readonly idempotency: IdempotencyRow | null
   /** The messages' INTAKE_COLUMNS values, one message after another. */
@@ -201,14 +191,17 @@ class Changes {
 
   constructor(private readonly fanout: StatusChangeFanout) {}
 
+  /** `m`: the message after the change, or null when the change makes no webhook. */
   add(
-    m: MessageRecord,
+    id: string,
+    m: MessageRecord | null,
     status: MessageStatus,
     errorCode: string | null,
     detail: string | null,
     at: number,
   ): void {
-    this.#events.push(m.id, status, errorCode, detail, at)
+    this.#events.push(id, status, errorCode, detail, at)
+    if (m === null) return
     for (const d of this.fanout(m, { status, errorCode, at })) {
       this.#deliveries.push(
         d.id,
@@ -235,6 +228,14 @@ class Changes {
     yield* insertRows('webhook_deliveries', DELIVERY_COLUMNS, this.#deliveries)
   }
 }
+
+/**
+ * What a status UPDATE returns when no endpoint takes every message's changes: enough to tell
+ * whether this one makes a webhook. Building the whole 28-column row as an object costs more
+ * than the UPDATE itself.
+ */
+const LEAN_RETURNING = 'id, status_callback'
+type ChangedRow = Pick<MessageRecord, 'id' | 'status_callback'>
 
 /** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
 export class MessageRepo {
@@ -324,7 +325,7 @@ export class MessageRepo {
     }
     const changes = new Changes(this.fanout)
     for (const m of claimed)
-      changes.add(m, 'sending', null, `attempt ${m.attempts} by ${owner}`, now)
+      changes.add(m.id, m, 'sending', null, `attempt ${m.attempts} by ${owner}`, now)
     yield* changes.write()
     return claimed
   }
@@ -332,14 +333,16 @@ export class MessageRepo {
   /** Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. */
   *recordOutcomes(owner: string, writes: readonly OutcomeWrite[], now: number): TxProgram<void> {
     const changes = new Changes(this.fanout)
+    const whole = this.fanout.everyMessage()
+    const returning = whole ? '*' : LEAN_RETURNING
     for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (w.kind === 'sent') {
         const sent = (yield rows(
-          "UPDATE messages SET status = 'sent', provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING *",
+          `UPDATE messages SET status = 'sent', provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
           [w.provider, w.providerMessageId, now, now, w.id, owner],
-        )) as MessageRecord[]
+        )) as ChangedRow[]
         if (sent[0]) {
-          changes.add(sent[0], 'sent', null, null, now)
+          changes.add(sent[0].id, yield* this.#fanoutRow(sent[0], whole), 'sent', null, null, now)
         } else {
           // A delivery report already moved it on: keep its status, record the provider id.
           yield run(
@@ -351,7 +354,7 @@ export class MessageRepo {
       }
       const status = w.kind === 'retry' ? 'queued' : w.status
       const updated = (yield rows(
-        `UPDATE messages SET status = ?, provider = COALESCE(?, provider), error_code = ?, error_message = ?, next_attempt_at = ?, completed_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING *`,
+        `UPDATE messages SET status = ?, provider = COALESCE(?, provider), error_code = ?, error_message = ?, next_attempt_at = ?, completed_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
         [
           status,
           w.provider,
@@ -363,12 +366,12 @@ export class MessageRepo {
           w.id,
           owner,
         ],
-      )) as MessageRecord[]
-      const m = updated[0]
-      if (!m) continue
+      )) as ChangedRow[]
+      const row = updated[0]
+      if (!row) continue
       const detail =
         w.kind === 'retry' ? `retry at ${new Date(w.nextAttemptAt).toISOString()}` : null
-      changes.add(m, status, w.errorCode, detail, now)
+      changes.add(row.id, yield* this.#fanoutRow(row, whole), status, w.errorCode, detail, now)
     }
     yield* changes.write()
   }
@@ -384,6 +387,8 @@ export class MessageRepo {
   ): TxProgram<StatusReport[]> {
     const unmatched: StatusReport[] = []
     const changes = new Changes(this.fanout)
+    const whole = this.fanout.everyMessage()
+    const returning = whole ? '*' : LEAN_RETURNING
     const key = (r: StatusReport) => r.messageId ?? r.providerMessageId
     for (const r of [...reports].sort((a, b) => (key(a) < key(b) ? -1 : 1))) {
       const below = statusesBelow(r.status)
@@ -398,27 +403,35 @@ export class MessageRepo {
       // Otherwise (a report that overtook the send's outcome) the report fills them in.
       const setAll = `${set}, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?)`
       const setAllParams = [...setParams, provider, r.providerMessageId]
-      let updated: MessageRecord[]
+      let updated: ChangedRow[]
       if (r.messageId) {
         updated = (yield rows(
-          `${set} WHERE id = ? AND provider = ? AND provider_message_id IS NOT NULL AND status IN (${inList}) RETURNING *`,
+          `${set} WHERE id = ? AND provider = ? AND provider_message_id IS NOT NULL AND status IN (${inList}) RETURNING ${returning}`,
           [...setParams, r.messageId, provider, ...below],
-        )) as MessageRecord[]
+        )) as ChangedRow[]
         if (!updated[0]) {
           updated = (yield rows(
-            `${setAll} WHERE id = ? AND (provider IS NULL OR provider = ?) AND status IN (${inList}) RETURNING *`,
+            `${setAll} WHERE id = ? AND (provider IS NULL OR provider = ?) AND status IN (${inList}) RETURNING ${returning}`,
             [...setAllParams, r.messageId, provider, ...below],
-          )) as MessageRecord[]
+          )) as ChangedRow[]
         }
       } else {
         // Matched by the provider's id: the provider columns already hold these values.
         updated = (yield rows(
-          `${set} WHERE provider = ? AND provider_message_id = ? AND status IN (${inList}) RETURNING *`,
+          `${set} WHERE provider = ? AND provider_message_id = ? AND status IN (${inList}) RETURNING ${returning}`,
           [...setParams, provider, r.providerMessageId, ...below],
-        )) as MessageRecord[]
+        )) as ChangedRow[]
       }
-      if (updated[0]) {
-        changes.add(updated[0], r.status, r.errorCode ?? null, null, now)
+      const row = updated[0]
+      if (row) {
+        changes.add(
+          row.id,
+          yield* this.#fanoutRow(row, whole),
+          r.status,
+          r.errorCode ?? null,
+          null,
+          now,
+        )
         continue
       }
       // Nothing moved: a late or repeated report (ignored), or no such message yet (parked).
@@ -439,6 +452,18 @@ export class MessageRepo {
     return unmatched
   }
 
+  /**
+   * The message a status change fans out from: the row itself when the UPDATE returned it
+   * whole, null when the change makes no webhook (no endpoints, no statusCallback), else the
+   * row read again in this transaction.
+   */
+  *#fanoutRow(row: ChangedRow, whole: boolean): Generator<Query, MessageRecord | null, unknown> {
+    if (whole) return row as MessageRecord
+    if (row.status_callback === null) return null
+    const full = (yield rows('SELECT * FROM messages WHERE id = ?', [row.id])) as MessageRecord[]
+    return full[0] ?? null
+  }
+
   /** Cancels a scheduled or still-queued message. */
   *cancel(id: string, now: number): TxProgram<MessageRecord | 'not_found' | 'not_cancelable'> {
     const updated = (yield rows(
@@ -451,7 +476,7 @@ export class MessageRepo {
       return exists.length > 0 ? 'not_cancelable' : 'not_found'
     }
     const changes = new Changes(this.fanout)
-    changes.add(m, 'canceled', null, null, now)
+    changes.add(m.id, m, 'canceled', null, null, now)
     yield* changes.write()
     return m
   }

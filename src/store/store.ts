@@ -2,7 +2,8 @@ import type { Selectable } from 'kysely'
 import type { Db } from './db.js'
 import type { TxProgram } from './executor.js'
 import { JobRepo } from './job.repo.js'
-import { MessageRepo, type StatusChangeFanout } from './message.repo.js'
+import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
+import { MessageRepo } from './message.repo.js'
 import type {
   ApiKeyRow,
   IdempotencyRow,

@@ -70,6 +70,74 @@ describe('store and queue guarantees', () => {
     assert.equal(await store.getMessage(stale.id), undefined)
   })
 
+  test('status changes fan out to endpoints and statusCallbacks with the message as changed', async () => {
+    const url = 'https://hooks.example.com/all'
+    const withEndpoint = new Store(
+      openDb(loadConfig(db.env).database),
+      createFanout({ endpoints: [{ id: 'wep_all', url }] }),
+    )
+    try {
+      const [plain, hooked, each] = make(3)
+      assert.ok(plain && hooked && each)
+      const callback = { ...hooked, status_callback: 'https://hooks.example.com/one' }
+      // Through the store without endpoints only the message with a statusCallback fans out;
+      // through the one with an endpoint every change of every message does.
+      const runs: [Store, MessageRecord[]][] = [
+        [store, [plain, callback]],
+        [withEndpoint, [each]],
+      ]
+      for (const [s, messages] of runs) {
+        await s.tx(() => s.messages.insertSubmissions([submission(messages)]))
+        const claimed = await s.tx(() => s.messages.claim(`w-${s === store}`, 10, clock, 30_000))
+        await s.tx(() =>
+          s.messages.recordOutcomes(
+            `w-${s === store}`,
+            claimed.map((m) => ({
+              kind: 'sent' as const,
+              id: m.id,
+              provider: 'sim',
+              providerMessageId: `P-${m.id}`,
+            })),
+            clock + 1,
+          ),
+        )
+        const reports = new ReportIngestor(s, pino({ level: 'silent' }), () => clock + 2)
+        await reports.ingest(
+          'sim',
+          claimed.map((m) => ({
+            type: 'status' as const,
+            messageId: m.id,
+            providerMessageId: `P-${m.id}`,
+            status: 'delivered' as const,
+            at: clock + 2,
+          })),
+        )
+      }
+
+      const payloads = async (id: string) =>
+        (await store.listDeliveries(id)).map((d) => {
+          const p = JSON.parse(d.payload) as {
+            type: string
+            data: { status: string; provider: string | null }
+          }
+          return `${d.url} ${p.type} ${p.data.status} ${p.data.provider}`
+        })
+      assert.deepEqual(await payloads(plain.id), [])
+      assert.deepEqual(await payloads(callback.id), [
+        'https://hooks.example.com/one message.sending sending null',
+        'https://hooks.example.com/one message.sent sent sim',
+        'https://hooks.example.com/one message.delivered delivered sim',
+      ])
+      assert.deepEqual(await payloads(each.id), [
+        `${url} message.sending sending null`,
+        `${url} message.sent sent sim`,
+        `${url} message.delivered delivered sim`,
+      ])
+    } finally {
+      await withEndpoint.close()
+    }
+  })
+
   test('concurrent claims never hand out the same message twice', async () => {
     const msgs = make(300)
     await insert(msgs)

@@ -8,6 +8,7 @@ import { Agent, request } from 'undici'
 import { loadConfig } from '../../src/config.js'
 import { createKey } from '../../src/http/keys.routes.js'
 import { openDb, type Db } from '../../src/store/db.js'
+import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { Store } from '../../src/store/store.js'
 
 /** The repository root: children run `src/cli/run.ts` from here. */
@@ -35,7 +36,7 @@ export async function withDb<T>(dbEnv: Record<string, string>, fn: (db: Db) => P
 export async function createAdminKey(dbEnv: Record<string, string>): Promise<string> {
   return withDb(dbEnv, async (db) => {
     await db.migrate()
-    const store = new Store(db, () => [])
+    const store = new Store(db, createFanout({ endpoints: [] }))
     return (await createKey({ store, now: Date.now }, 'test admin', ['admin'])).key
   })
 }

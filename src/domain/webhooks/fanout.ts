@@ -4,6 +4,19 @@ import { presentMessage } from '../messages/present.js'
 import type { MessageStatus } from '../messages/status.js'
 import type { WebhookDeliveryRecord } from './delivery.js'
 
+/** Builds the outbound webhook deliveries for one status change (the outbox rows). */
+export interface StatusChangeFanout {
+  (
+    message: MessageRecord,
+    change: { status: MessageStatus; errorCode: string | null; at: number },
+  ): WebhookDeliveryRecord[]
+  /**
+   * True when every status change makes deliveries (endpoints are configured). Otherwise only
+   * a message with a `statusCallback` does, and for the rest the store need not read the row.
+   */
+  everyMessage(): boolean
+}
+
 export interface WebhookTargets {
   /** Configured endpoints that receive every message's status changes. */
   endpoints: readonly { id: string; url: string }[]
@@ -14,8 +27,8 @@ export interface WebhookTargets {
  * one for the message's own `statusCallback`. The payload is fixed here, so every retry
  * sends the same bytes under the same `webhook-id`.
  */
-export function createFanout(targets: WebhookTargets) {
-  return (
+export function createFanout(targets: WebhookTargets): StatusChangeFanout {
+  const fanout = (
     m: MessageRecord,
     change: { status: MessageStatus; errorCode: string | null; at: number },
   ): WebhookDeliveryRecord[] => {
@@ -47,4 +60,5 @@ export function createFanout(targets: WebhookTargets) {
     if (m.status_callback !== null) out.push(row(m.status_callback, null))
     return out
   }
+  return Object.assign(fanout, { everyMessage: () => targets.endpoints.length > 0 })
 }
