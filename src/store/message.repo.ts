@@ -66,28 +66,20 @@ const DELIVERY_COLUMNS = [
  * defaults, and a record that says otherwise is refused: fewer values to bind on the hottest
  * statement, read with plain property loads.
  */
-const INTAKE_COLUMNS = [
-  'id',
-  'api_key_id',
-  'direction',
-  'to_number',
-  'from_number',
-  'body',
-  'type',
-  'encoding',
-  'segments',
-  'smart_encoding',
-  'status',
-  'metadata',
-  'status_callback',
-  'validity_period',
-  'valid_until',
-  'send_at',
-  'next_attempt_at',
-  'created_at',
-  'updated_at',
-] as const satisfies readonly (typeof MESSAGE_COLUMNS)[number][]
+const SENDING_STATE = new Set<string>([
+  'error_code',
+  'error_message',
+  'provider',
+  'provider_message_id',
+  'attempts',
+  'lease_owner',
+  'lease_until',
+  'sent_at',
+  'completed_at',
+])
+const INTAKE_COLUMNS = MESSAGE_COLUMNS.filter((c) => !SENDING_STATE.has(c))
 
+/** Appends a new message's INTAKE_COLUMNS values (in that order) to `out`. */
 function pushIntakeRow(m: MessageRecord, out: unknown[]): void {
   if (
     m.error_code !== null ||

@@ -17,21 +17,13 @@ import { InFlightKeys } from '../../src/domain/idempotency/idempotency.js'
 import { generateApiKey } from '../../src/domain/keys/api-keys.js'
 import { signSimulatorBody } from '../../src/providers/simulator/simulator-signature.js'
 import { startTestSwitchboard, waitFor, type TestSwitchboard } from '../support/harness.js'
+import { mulberry32 } from '../support/prng.js'
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic generator
 
-/** mulberry32: a tiny seeded PRNG, so every run sends exactly the same requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** Seeded, so every run sends exactly the same requests. */
+const prng = mulberry32
 const SEED = 0xbad_1d7
 const rand = prng(SEED)
 const int = (n: number) => Math.floor(rand() * n)

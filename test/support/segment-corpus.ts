@@ -4,18 +4,10 @@
  * boundaries, extension characters and multi-unit graphemes straddling them, emoji sequences,
  * combining marks, lone surrogates, line breaks and smart-encodable punctuation.
  */
+import { mulberry32 } from './prng.js'
 
-/** Small seeded PRNG (32-bit xorshift-multiply mix), returns a float in [0, 1). */
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0 || 0x9e3779b9
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seeded generator; seed 0 is mapped to a fixed non-zero seed, as before. */
+const createRandom = (seed: number): (() => number) => mulberry32(seed >>> 0 || 0x9e3779b9)
 
 const GSM_BASIC =
   'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,!?:;\'"()*+-/<=>#%&@$_' +

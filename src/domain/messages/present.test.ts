@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { MessageRecord } from './message.js'
+import { mulberry32 } from '../../../test/support/prng.js'
 import { messageJson, presentMessage } from './present.js'
 
-/** Deterministic PRNG (mulberry32), so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const rng = mulberry32
 
 /** Characters JSON escapes or that tend to break hand-written serializers. */
 const TRICKY = [
