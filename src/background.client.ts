@@ -4,7 +4,8 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import type { ProviderEvent } from './providers/provider.js'
-import type { Submission, SubmissionResult } from './store/message.repo.js'
+import type { SubmissionResult } from './store/message.repo.js'
+import type { Submission } from './store/rows.js'
 
 /** What the background thread is started with (structured-cloned into it). */
 export interface ThreadData {

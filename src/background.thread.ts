@@ -12,7 +12,7 @@ import { createLogger } from './logger.js'
 import { createProvider } from './providers/registry.js'
 import { ReportIngestor } from './queue/report.ingestor.js'
 import { openDb } from './store/db.js'
-import { submissionSize, type Submission } from './store/message.repo.js'
+import { submissionSize, type Submission } from './store/rows.js'
 import { Store } from './store/store.js'
 import { WriteLock } from './store/write-lock.js'
 

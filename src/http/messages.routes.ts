@@ -5,7 +5,7 @@ import type { MessageRecord } from '../domain/messages/message.js'
 import { parsePhone } from '../domain/messages/phone.js'
 import { prepareMessage } from '../domain/messages/prepare.js'
 import { iso, isoOf, messageJson, presentMessage } from '../domain/messages/present.js'
-import { submission } from '../store/message.repo.js'
+import { submission } from '../store/rows.js'
 import type { IdempotencyRow } from '../store/schema.js'
 import type { AppContext } from './app.js'
 import {
