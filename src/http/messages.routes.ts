@@ -5,7 +5,7 @@ import type { MessageRecord } from '../domain/messages/message.js'
 import { parsePhone } from '../domain/messages/phone.js'
 import { prepareMessage } from '../domain/messages/prepare.js'
 import { iso, isoOf, messageJson, presentMessage } from '../domain/messages/present.js'
-import { submission } from '../store/rows.js'
+import { packRows } from '../store/rows.js'
 import type { IdempotencyRow } from '../store/schema.js'
 import type { AppContext } from './app.js'
 import {
@@ -96,22 +96,62 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
   }
 
   /**
-   * Stores messages (with the idempotency record) and answers 202 with `json`, or replays a
-   * race winner.
+   * Stores packed messages (`packRows`, with the idempotency record) and answers 202 with
+   * `json`, or replays a race winner. It takes the packed rows and the answer only, so the
+   * message records and answer objects are garbage while the commit is awaited: kept alive
+   * across it, a 1,000-message batch's records outlived young-generation collections and
+   * were copied into the old generation.
    */
   async function store(
     reply: FastifyReply,
-    messages: MessageRecord[],
+    rows: unknown[],
     idem: Idem | null,
     json: string,
   ): Promise<FastifyReply> {
-    const result = await ctx.submit(submission(messages, idemRow(idem, 202, json)))
+    const result = await ctx.submit({ idempotency: idemRow(idem, 202, json), rows })
     if (result.outcome === 'duplicate' && idem) return replay(reply, result.existing, idem.hash)
     return reply
       .code(202)
       .type('application/json')
       .serializer((p: unknown) => p as string)
       .send(json)
+  }
+
+  /** Prepares every message of a batch: the packed rows of the valid ones and the answer. */
+  function prepareBatch(
+    items: BatchBody['messages'],
+    apiKeyId: string,
+  ): { rows: unknown[]; json: string } {
+    const now = ctx.now()
+    const messages: MessageRecord[] = []
+    const data: { index: number; message?: BatchItem; error?: object }[] = []
+    items.forEach((m, index) => {
+      const r = prepareMessage(m, { apiKeyId, now, policy })
+      if (r.ok) {
+        const x = r.message
+        messages.push(x)
+        // A summary per item: the full message is one GET away, and a 1,000-message answer
+        // stays small.
+        data.push({
+          index,
+          message: {
+            id: x.id,
+            status: x.status,
+            to: x.to_number,
+            encoding: x.encoding,
+            segments: x.segments,
+            createdAt: isoOf(x.created_at),
+          },
+        })
+      } else {
+        data.push({
+          index,
+          error: { code: r.error.code, message: r.error.message, details: r.details },
+        })
+      }
+    })
+    const body = { accepted: messages.length, failed: data.length - messages.length, data }
+    return { rows: packRows(messages), json: JSON.stringify(body) }
   }
 
   app.post<{ Body: SendMessageBody }>(
@@ -132,7 +172,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
       return withIdempotency(req, reply, apiKeyId, async (idem) => {
         const r = prepareMessage(req.body, { apiKeyId, now: ctx.now(), policy })
         if (!r.ok) throw new AppError(r.error, r.details)
-        return store(reply, [r.message], idem, messageJson(r.message))
+        return store(reply, packRows([r.message]), idem, messageJson(r.message))
       })
     },
   )
@@ -152,36 +192,8 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       const apiKeyId = await ctx.auth.authenticate(req, 'messages:write')
       return withIdempotency(req, reply, apiKeyId, async (idem) => {
-        const now = ctx.now()
-        const messages: MessageRecord[] = []
-        const data: { index: number; message?: BatchItem; error?: object }[] = []
-        req.body.messages.forEach((m, index) => {
-          const r = prepareMessage(m, { apiKeyId, now, policy })
-          if (r.ok) {
-            const x = r.message
-            messages.push(x)
-            // A summary per item: the full message is one GET away, and a 1,000-message answer
-            // stays small.
-            data.push({
-              index,
-              message: {
-                id: x.id,
-                status: x.status,
-                to: x.to_number,
-                encoding: x.encoding,
-                segments: x.segments,
-                createdAt: isoOf(x.created_at),
-              },
-            })
-          } else {
-            data.push({
-              index,
-              error: { code: r.error.code, message: r.error.message, details: r.details },
-            })
-          }
-        })
-        const body = { accepted: messages.length, failed: data.length - messages.length, data }
-        return store(reply, messages, idem, JSON.stringify(body))
+        const { rows, json } = prepareBatch(req.body.messages, apiKeyId)
+        return store(reply, rows, idem, json)
       })
     },
   )

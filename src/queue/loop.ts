@@ -96,11 +96,15 @@ export class Batcher<T, R> {
     while (this.#queue.length > 0 && this.#inFlight < this.maxInFlight) {
       const batch = this.#queue.splice(0, this.maxBatch)
       this.#inFlight++
-      this.flush(batch.map((b) => b.item))
+      // Only the callbacks wait for the flush: the items are the flush's to keep or drop (the
+      // background thread's hand-over drops them once posted).
+      const items = batch.map((b) => b.item)
+      const waiting = batch.map(({ resolve, reject }) => ({ resolve, reject }))
+      this.flush(items)
         .then(
-          (results) => batch.forEach((b, i) => b.resolve(results[i] as R)),
+          (results) => waiting.forEach((b, i) => b.resolve(results[i] as R)),
           (err: unknown) => {
-            for (const b of batch) b.reject(err)
+            for (const b of waiting) b.reject(err)
           },
         )
         .finally(() => {

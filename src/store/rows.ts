@@ -111,9 +111,14 @@ export function submission(
   messages: readonly MessageRecord[],
   idempotency: IdempotencyRow | null = null,
 ): Submission {
+  return { idempotency, rows: packRows(messages) }
+}
+
+/** The rows part of `submission`: new messages' INTAKE_COLUMNS values, one after another. */
+export function packRows(messages: readonly MessageRecord[]): unknown[] {
   const rows: unknown[] = []
   for (const m of messages) pushIntakeRow(m, rows)
-  return { idempotency, rows }
+  return rows
 }
 
 /** How many messages a submission holds. */
