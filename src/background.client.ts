@@ -4,8 +4,7 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import type { ProviderEvent } from './providers/provider.js'
-import type { SubmissionResult } from './store/message.repo.js'
-import type { Submission } from './store/rows.js'
+import type { Submission, SubmissionResult } from './store/rows.js'
 
 /** What the background thread is started with (structured-cloned into it). */
 export interface ThreadData {

@@ -5,8 +5,7 @@ import { JobWorker } from './queue/job.worker.js'
 import type { ReportIngestor } from './queue/report.ingestor.js'
 import { SendWorker } from './queue/send.worker.js'
 import { WebhookWorker } from './queue/webhook.worker.js'
-import type { SubmissionResult } from './store/message.repo.js'
-import type { Submission } from './store/rows.js'
+import type { Submission, SubmissionResult } from './store/rows.js'
 import type { Store } from './store/store.js'
 
 export interface BackgroundOptions {

@@ -77,15 +77,14 @@ export class SendWorker {
   #allowance(want: number): number {
     const rate = this.#o.config.rateDuringIntake
     const now = this.#now()
+    // The bucket holds 10 ms of claims (at least one), so pacing starts without a burst.
+    const burst = Math.max(1, rate / 100)
     if (rate === 0 || now - this.#intakeAt > INTAKE_BUSY_MS) {
-      this.#tokens = Math.max(1, rate / 100)
+      this.#tokens = burst
       this.#tokensAt = now
       return want
     }
-    this.#tokens = Math.min(
-      Math.max(1, rate / 100),
-      this.#tokens + ((now - this.#tokensAt) * rate) / 1000,
-    )
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) * rate) / 1000)
     this.#tokensAt = now
     const n = Math.min(want, Math.floor(this.#tokens))
     this.#tokens -= n

@@ -14,14 +14,12 @@ import {
   insertRows,
   WIDTH,
   type Submission,
+  type SubmissionResult,
 } from './rows.js'
 import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
 
 type Dialect = 'sqlite' | 'postgres'
 type StatusReport = Extract<ProviderEvent, { type: 'status' }>
-
-export type SubmissionResult =
-  { outcome: 'inserted' } | { outcome: 'duplicate'; existing: IdempotencyRow }
 
 /** The worker's decision for one claimed message, already resolved by the domain. */
 export type OutcomeWrite =

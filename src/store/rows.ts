@@ -8,7 +8,7 @@ import { run, type Query } from './executor.js'
 import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
 
 /**
- * One intake request: its new messages packed as intake rows (see `submission`), and the
+ * One intake request: its new messages packed as intake rows (see `packRows`), and the
  * idempotency record to store with them.
  */
 export interface Submission {
@@ -16,6 +16,10 @@ export interface Submission {
   /** The messages' INTAKE_COLUMNS values, one message after another. */
   readonly rows: readonly unknown[]
 }
+
+/** What became of one submission: stored, or the response of an earlier one with its key. */
+export type SubmissionResult =
+  { outcome: 'inserted' } | { outcome: 'duplicate'; existing: IdempotencyRow }
 
 /** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
 const CHUNK = 64
@@ -103,18 +107,11 @@ export const AT_STATUS = INTAKE_COLUMNS.indexOf('status')
 export const AT_CREATED = INTAKE_COLUMNS.indexOf('created_at')
 
 /**
- * Packs new outbound messages for intake: a flat array of plain values is what crosses to the
- * background thread cheapest (about half the structured-clone cost of the records), and it is
- * the INSERT's parameter list already. Throws if a message carries sending state.
+ * Packs new outbound messages for intake (a Submission's `rows`): a flat array of plain values
+ * is what crosses to the background thread cheapest (about half the structured-clone cost of
+ * the records), and it is the INSERT's parameter list already. Throws if a message carries
+ * sending state.
  */
-export function submission(
-  messages: readonly MessageRecord[],
-  idempotency: IdempotencyRow | null = null,
-): Submission {
-  return { idempotency, rows: packRows(messages) }
-}
-
-/** The rows part of `submission`: new messages' INTAKE_COLUMNS values, one after another. */
 export function packRows(messages: readonly MessageRecord[]): unknown[] {
   const rows: unknown[] = []
   for (const m of messages) pushIntakeRow(m, rows)

@@ -9,7 +9,7 @@ import type { MessageRecord } from '../../src/domain/messages/message.js'
 import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { ReportIngestor } from '../../src/queue/report.ingestor.js'
 import { openDb } from '../../src/store/db.js'
-import { submission } from '../../src/store/rows.js'
+import { packRows } from '../../src/store/rows.js'
 import { Store } from '../../src/store/store.js'
 import pino from 'pino'
 import { freshDatabase } from '../support/harness.js'
@@ -30,7 +30,9 @@ describe('store and queue guarantees', () => {
       return r.message
     })
   const insert = (messages: MessageRecord[]) =>
-    store.tx(() => store.messages.insertSubmissions([submission(messages)]))
+    store.tx(() =>
+      store.messages.insertSubmissions([{ idempotency: null, rows: packRows(messages) }]),
+    )
   const status = async (id: string) => (await store.getMessage(id))?.status
   const statusEvents = async (id: string) => (await store.listEvents(id)).map((e) => e.status)
 
@@ -87,7 +89,9 @@ describe('store and queue guarantees', () => {
         [withEndpoint, [each]],
       ]
       for (const [s, messages] of runs) {
-        await s.tx(() => s.messages.insertSubmissions([submission(messages)]))
+        await s.tx(() =>
+          s.messages.insertSubmissions([{ idempotency: null, rows: packRows(messages) }]),
+        )
         const claimed = await s.tx(() => s.messages.claim(`w-${s === store}`, 10, clock, 30_000))
         await s.tx(() =>
           s.messages.recordOutcomes(
