@@ -1,19 +1,15 @@
 /**
  * The background thread of the embedded server (`start --role all`): it commits intake
  * forwarded by the HTTP thread and runs the workers (sending, delivery reports, outbound
- * webhooks) on its own database connection, so HTTP never waits behind dispatch work.
+ * webhooks) on its own database connection, so HTTP never waits behind dispatch work. Its
+ * parts are composed by src/main.ts (`composeWorker`), like a worker process's.
  * Protocol: src/background.client.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { startBackground } from './background.js'
 import type { FromThread, ThreadData, ToThread } from './background.client.js'
-import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { createLogger } from './logger.js'
-import { createProvider } from './providers/registry.js'
-import { ReportIngestor } from './queue/report.ingestor.js'
-import { openDb } from './store/db.js'
+import { composeWorker, openStore } from './main.js'
 import { submissionSize, type Submission } from './store/rows.js'
-import { Store } from './store/store.js'
 import { WriteLock } from './store/write-lock.js'
 
 const countMessages = (subs: readonly Submission[]) =>
@@ -25,27 +21,13 @@ const data = workerData as ThreadData
 const post = (m: FromThread) => port.postMessage(m)
 
 const logger = createLogger(data.config.logLevel).child({ thread: 'background' })
-const now = Date.now
-const targets: WebhookTargets = { endpoints: [] }
-const store = new Store(
-  openDb(data.config.database, new WriteLock(data.lock)),
-  createFanout(targets),
-)
+const store = await openStore(data.config, new WriteLock(data.lock))
 
 try {
-  const endpoints = await store.listEndpoints()
-  targets.endpoints = endpoints
-  const providers = new Map(data.config.providers.map((p) => [p.name, createProvider(p)]))
-  const reports = new ReportIngestor(store, logger, now)
-  const background = await startBackground({
-    config: data.config,
-    store,
-    providers,
-    reports,
+  const { background, reports } = await composeWorker(data.config, store, {
     logger,
+    now: Date.now,
     webhookSecret: data.webhookSecret,
-    endpoints,
-    now,
   })
 
   const answer = (id: number, work: Promise<unknown>) =>

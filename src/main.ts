@@ -6,7 +6,6 @@ import { newId } from './domain/ids.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { generateWebhookSecret } from './domain/webhooks/signing.js'
 import { buildApp } from './http/app.js'
-import { createKey } from './http/keys.routes.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
 import { createProvider } from './providers/registry.js'
@@ -17,6 +16,8 @@ import { openDb } from './store/db.js'
 import { WriteLock } from './store/write-lock.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
 import { Store } from './store/store.js'
+import { createApiKey } from './usecases/api-keys.js'
+import { MessageSubmitter } from './usecases/submit-messages.js'
 
 export type Role = 'api' | 'worker' | 'all'
 
@@ -44,6 +45,66 @@ export interface StartOptions {
   onFatal?: (err: Error) => void
 }
 
+/** A process's worker side: its providers, report ingestor and background workers. */
+export interface WorkerParts {
+  readonly providers: ReadonlyMap<string, SmsProvider>
+  readonly reports: ReportIngestor
+  readonly background: Background
+}
+
+/**
+ * Opens a store whose status changes fan out to the enabled webhook endpoints. Each thread
+ * that writes status changes opens its own (its own database connection). `boot` runs first
+ * (migrations, configuration), before the endpoints are loaded.
+ */
+export async function openStore(
+  config: Config,
+  lock?: WriteLock,
+  boot?: (store: Store) => Promise<void>,
+): Promise<Store> {
+  const targets: WebhookTargets = { endpoints: [] }
+  const store = new Store(openDb(config.database, lock), createFanout(targets))
+  try {
+    await boot?.(store)
+    targets.endpoints = await store.listEndpoints()
+  } catch (err) {
+    await store.close().catch(() => undefined)
+    throw err
+  }
+  return store
+}
+
+/**
+ * Composes the worker side of a process on `store`: the providers (one instance each, in
+ * the thread that sends), the report ingestor and the workers. The same function serves the
+ * embedded server's background thread (src/background.thread.ts) and a process whose main
+ * thread runs the workers, so both are wired once, here.
+ */
+export async function composeWorker(
+  config: Config,
+  store: Store,
+  o: { logger: Logger; now: () => number; webhookSecret: string },
+): Promise<WorkerParts> {
+  const providers = createProviders(config)
+  const reports = new ReportIngestor(store, o.logger, o.now)
+  const background = await startBackground({
+    config,
+    store,
+    providers,
+    reports,
+    logger: o.logger,
+    webhookSecret: o.webhookSecret,
+    endpoints: await store.listEndpoints(),
+    now: o.now,
+  })
+  return { providers, reports, background }
+}
+
+/** One adapter per configured provider instance, by name. */
+function createProviders(config: Config): ReadonlyMap<string, SmsProvider> {
+  return new Map(config.providers.map((p) => [p.name, createProvider(p)]))
+}
+
 /** The only wiring point: builds the store, providers, workers and HTTP app from config. */
 export async function startSwitchboard(
   config: Config,
@@ -53,36 +114,32 @@ export async function startSwitchboard(
   const now = opts.now ?? Date.now
   const logger = opts.logger ?? createLogger(config.logLevel)
   const writeLock = new WriteLock()
-  const db = openDb(config.database, writeLock)
-  await db.migrate()
-
-  const targets: { endpoints: WebhookTargets['endpoints'] } = { endpoints: [] }
-  const store = new Store(db, createFanout(targets))
-  const webhookSecret =
-    config.webhooks.secret ?? (await store.initSetting('webhook_secret', generateWebhookSecret()))
-  for (const e of config.webhooks.endpoints) {
-    await store.upsertEndpoint({
-      id: newId('wep'),
-      url: e.url,
-      secret: e.secret,
-      created_at: now(),
-    })
-  }
-  const endpoints = await store.listEndpoints()
-  targets.endpoints = endpoints
-
+  let webhookSecret = ''
   let firstAdminKey: string | undefined
-  if ((await store.countActiveKeys()) === 0) {
-    firstAdminKey = (await createKey({ store, now }, 'admin (first start)', ['admin'])).key
-  }
-
-  const providers = new Map(config.providers.map((p) => [p.name, createProvider(p)]))
+  const store = await openStore(config, writeLock, async (boot) => {
+    await boot.db.migrate()
+    webhookSecret =
+      config.webhooks.secret ?? (await boot.initSetting('webhook_secret', generateWebhookSecret()))
+    for (const e of config.webhooks.endpoints) {
+      await boot.upsertEndpoint({
+        id: newId('wep'),
+        url: e.url,
+        secret: e.secret,
+        created_at: now(),
+      })
+    }
+    if ((await boot.countActiveKeys()) === 0) {
+      firstAdminKey = (await createApiKey({ store: boot, now }, 'admin (first start)', ['admin']))
+        .key
+    }
+  })
 
   // The embedded default runs intake commits, provider reports and the workers in a
   // background thread with its own connection, so HTTP never waits behind dispatch
-  // (docs/ARCHITECTURE.md). Otherwise this thread applies reports itself.
+  // (docs/ARCHITECTURE.md). Otherwise this thread runs the workers (role worker, or
+  // WORKER_THREAD=false) or applies provider webhooks itself (role api).
   let thread: BackgroundThread | undefined
-  let background: Background | undefined
+  let worker: WorkerParts | undefined
   let reports: ReportSink
   if (role === 'all' && config.worker.thread) {
     if (opts.now) throw new Error('a custom clock needs WORKER_THREAD=false')
@@ -92,22 +149,16 @@ export async function startSwitchboard(
       opts.onFatal ?? (() => process.exit(70)),
     )
     reports = thread
+  } else if (role !== 'api') {
+    worker = await composeWorker(config, store, { logger, now, webhookSecret })
+    reports = worker.reports
   } else {
-    const ingestor = new ReportIngestor(store, logger, now)
-    reports = ingestor
-    if (role !== 'api') {
-      background = await startBackground({
-        config,
-        store,
-        providers,
-        reports: ingestor,
-        logger,
-        webhookSecret,
-        endpoints,
-        now,
-      })
-    }
+    reports = new ReportIngestor(store, logger, now)
   }
+  const background = worker?.background
+  // Providers that send live where the workers run; elsewhere an unstarted instance of each
+  // only verifies and parses its webhooks.
+  const providers = worker?.providers ?? createProviders(config)
 
   // Submissions of one turn are committed together. The background thread commits batches
   // in the order they are posted, so several may be in flight: HTTP never waits for one
@@ -126,11 +177,17 @@ export async function startSwitchboard(
   let url: string | undefined
   try {
     if (role !== 'worker') {
+      const submitter = new MessageSubmitter({
+        intake: (sub) => intake.push(sub),
+        policy: config.messages,
+        idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
+        now,
+      })
       app = await buildApp({
         config,
         store,
         logger,
-        submit: (sub) => intake.push(sub),
+        submitter,
         providers,
         reports,
         isShuttingDown: () => shuttingDown,
@@ -138,7 +195,7 @@ export async function startSwitchboard(
       })
       if (opts.listen !== false) {
         url = await app.listen({ port: config.port, host: config.host })
-        logger.info({ url, role, database: db.dialect }, 'switchboard listening')
+        logger.info({ url, role, database: store.dialect }, 'switchboard listening')
       } else {
         await app.ready()
       }

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js'
 import { createFanout } from '../domain/webhooks/fanout.js'
 import { SCOPES } from '../domain/keys/api-keys.js'
-import { createKey, presentKey } from '../http/keys.routes.js'
+import { createApiKey, presentKey } from '../usecases/api-keys.js'
 import { openDb } from '../store/db.js'
 import { Store } from '../store/store.js'
 import { CliUsageError, parse } from './args.js'
@@ -27,7 +27,7 @@ export async function runKeys(config: Config, args: string[]): Promise<number> {
         if (bad.length > 0) {
           throw new CliUsageError(`unknown scope(s): ${bad.join(', ')}; use ${SCOPES.join(', ')}`)
         }
-        const { key, row } = await createKey({ store, now }, name, scopes)
+        const { key, row } = await createApiKey({ store, now }, name, scopes)
         console.log(
           `Created ${row.id} (${scopes.join(', ')}). The key is shown only once:\n\n  ${key}\n`,
         )

@@ -6,45 +6,22 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
-import type { Logger } from 'pino'
-import type { Config } from '../config.js'
 import { AppError, errors } from '../domain/errors.js'
-import { InFlightKeys } from '../domain/idempotency/idempotency.js'
-import type { SmsProvider } from '../providers/provider.js'
-import type { ReportSink } from '../queue/report.ingestor.js'
-import type { Submission, SubmissionResult } from '../store/rows.js'
-import type { Store } from '../store/store.js'
-import { Authenticator } from './auth.js'
+import { registerAccessControl } from './access.js'
+import { createAppContext, type AppDeps } from './context.js'
 import { healthRoutes } from './health.routes.js'
+import { registerIdempotency } from './idempotency.js'
 import { keyRoutes } from './keys.routes.js'
 import { messageRoutes } from './messages.routes.js'
+import { registerOpenApi } from './openapi.js'
 import { providerWebhookRoutes } from './provider-webhooks.routes.js'
-import { ErrorBody, Message } from './schemas.js'
+import { namedSchemas } from './schemas.js'
+
+export type { AppDeps } from './context.js'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
-
-export interface AppDeps {
-  config: Config
-  store: Store
-  logger: Logger
-  /** Group-commit intake: resolves once the submission is durably stored. */
-  submit: (sub: Submission) => Promise<SubmissionResult>
-  providers: ReadonlyMap<string, SmsProvider>
-  /** Provider webhook events go here (the background thread's ingestor in role all). */
-  reports: ReportSink
-  isShuttingDown: () => boolean
-  now?: () => number
-}
-
-export interface AppContext extends AppDeps {
-  now: () => number
-  auth: Authenticator
-  inFlight: InFlightKeys
-}
 
 function makeAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({
@@ -55,17 +32,14 @@ function makeAjv(coerce: boolean): Ajv {
     strict: false,
   })
   addFormats(ajv)
+  // Route schemas refer to the named ones by `$id` (Type.Ref).
+  for (const schema of namedSchemas) ajv.addSchema(schema)
   return ajv
 }
 
 /** Builds the HTTP app without listening (tests use `app.inject()`; main.ts listens). */
 export async function buildApp(deps: AppDeps) {
-  const ctx: AppContext = {
-    ...deps,
-    now: deps.now ?? Date.now,
-    auth: new Authenticator(deps.store, deps.now ?? Date.now),
-    inFlight: new InFlightKeys(),
-  }
+  const ctx = createAppContext(deps)
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     // Request lines are not logged: errors are logged by the error handler (4xx at info).
@@ -91,25 +65,8 @@ export async function buildApp(deps: AppDeps) {
     (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema),
   )
 
-  app.addSchema(ErrorBody)
-  app.addSchema(Message)
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Switchboard API',
-        version: '1',
-        description:
-          'Send SMS through one API, track delivery and receive signed status webhooks. Errors are always `{ "error": { "code", "message", "details"? } }`; the codes are listed in docs/errors.md.',
-      },
-      components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } },
-      },
-      security: [{ bearerAuth: [] }],
-    },
-  })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  for (const schema of namedSchemas) app.addSchema(schema)
+  await registerOpenApi(app)
 
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({
@@ -125,9 +82,11 @@ export async function buildApp(deps: AppDeps) {
   app.addHook('onRequest', async () => {
     if (ctx.isShuttingDown()) throw new AppError(errors.service_unavailable)
   })
+  // Routes declare their scope and whether they honour Idempotency-Key; these enforce both.
+  registerAccessControl(app, ctx)
+  registerIdempotency(app, ctx)
 
   healthRoutes(app, ctx)
-  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger())
   await app.register(
     async (v1) => {
       messageRoutes(v1, ctx)
@@ -145,6 +104,7 @@ function sendError(err: FastifyError | AppError, req: FastifyRequest, reply: Fas
   if (body.status >= 500) req.log.error({ err, reqId: req.id }, 'request failed')
   else req.log.info({ code: body.error.code, status: body.status }, 'request rejected')
   if (body.status === 429 && body.retryAfter) void reply.header('retry-after', body.retryAfter)
+  if (body.status === 401) void reply.header('www-authenticate', 'Bearer')
   void reply.code(body.status).send({ error: body.error })
 }
 

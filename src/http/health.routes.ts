@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { AppContext } from './app.js'
+import type { AppContext } from './context.js'
 
 export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))

@@ -1,221 +1,114 @@
+import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, errors } from '../domain/errors.js'
-import { IDEMPOTENCY_KEY, requestHash } from '../domain/idempotency/idempotency.js'
-import type { MessageRecord } from '../domain/messages/message.js'
 import { parsePhone } from '../domain/messages/phone.js'
-import { prepareMessage } from '../domain/messages/prepare.js'
-import { iso, isoOf, messageJson, presentMessage } from '../domain/messages/present.js'
-import { packRows } from '../store/rows.js'
-import type { IdempotencyRow } from '../store/schema.js'
-import type { AppContext } from './app.js'
+import { iso, presentMessage } from '../domain/messages/present.js'
+import type { SubmitOutcome } from '../usecases/submit-messages.js'
+import type { AppContext } from './context.js'
+import { replayIdempotent } from './idempotency.js'
 import {
   BatchBody,
   BatchResult,
   IdParams,
   ListQuery,
+  Message,
   MessageWithEvents,
   SendMessageBody,
   WebhookDeliveryView,
 } from './schemas.js'
-import { Type } from '@sinclair/typebox'
 
-const MessageRef = Type.Ref('Message')
-const ErrorRef = Type.Ref('Error')
-const errorResponses = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 409: ErrorRef, 422: ErrorRef }
-
-interface BatchItem {
-  id: string
-  status: string
-  to: string
-  encoding: string
-  segments: number
-  createdAt: string
-}
-
-interface Idem {
-  key: string
-  hash: string
-  apiKeyId: string
-}
-
-/** Replays a stored response, or rejects a key reused with another payload. */
-function replay(reply: FastifyReply, stored: IdempotencyRow, hash: string): FastifyReply {
-  if (stored.request_hash !== hash) throw new AppError(errors.idempotency_key_reused)
-  return reply
-    .code(stored.response_status)
-    .header('idempotent-replayed', 'true')
-    .type('application/json')
-    .serializer((p: unknown) => p as string)
-    .send(stored.response_body)
+/** Answers a submit-messages outcome: 202 with the stored answer, a replay, or the error. */
+function answerSubmission(req: FastifyRequest, reply: FastifyReply, r: SubmitOutcome) {
+  switch (r.outcome) {
+    case 'invalid':
+      throw new AppError(r.error, r.details)
+    case 'replay':
+      return replayIdempotent(reply, r.stored, req.idempotency?.hash ?? '')
+    case 'accepted':
+      // The use case stored the answer with the messages, in the same transaction.
+      if (req.idempotency) req.idempotency.stored = true
+      return reply
+        .code(202)
+        .type('application/json')
+        .serializer((p: unknown) => p as string)
+        .send(r.json)
+  }
 }
 
 export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
   const policy = ctx.config.messages
-  const ttlMs = ctx.config.idempotencyTtlHours * 3_600_000
-
-  /** Runs `handler` under an Idempotency-Key when the request carries one. */
-  async function withIdempotency(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    apiKeyId: string,
-    handler: (idem: Idem | null) => Promise<FastifyReply>,
-  ): Promise<FastifyReply> {
-    const raw = req.headers['idempotency-key']
-    if (raw === undefined) return handler(null)
-    if (typeof raw !== 'string' || !IDEMPOTENCY_KEY.test(raw)) {
-      throw new AppError(errors.invalid_idempotency_key)
-    }
-    const hash = requestHash(req.method, req.routeOptions.url ?? req.url, {
-      p: req.params,
-      b: req.body,
-    })
-    const stored = await ctx.store.findIdempotency(apiKeyId, raw)
-    if (stored) return replay(reply, stored, hash)
-    if (!ctx.inFlight.tryBegin(apiKeyId, raw)) {
-      throw new AppError(errors.idempotency_request_in_progress)
-    }
-    try {
-      return await handler({ key: raw, hash, apiKeyId })
-    } finally {
-      ctx.inFlight.end(apiKeyId, raw)
-    }
-  }
-
-  function idemRow(idem: Idem | null, status: number, body: string): IdempotencyRow | null {
-    if (!idem) return null
-    const now = ctx.now()
-    return {
-      api_key_id: idem.apiKeyId,
-      key: idem.key,
-      request_hash: idem.hash,
-      response_status: status,
-      response_body: body,
-      created_at: now,
-      expires_at: now + ttlMs,
-    }
-  }
-
-  /**
-   * Stores packed messages (`packRows`, with the idempotency record) and answers 202 with
-   * `json`, or replays a race winner. It takes the packed rows and the answer only, so the
-   * message records and answer objects are garbage while the commit is awaited: kept alive
-   * across it, a 1,000-message batch's records outlived young-generation collections and
-   * were copied into the old generation.
-   */
-  async function store(
-    reply: FastifyReply,
-    rows: unknown[],
-    idem: Idem | null,
-    json: string,
-  ): Promise<FastifyReply> {
-    const result = await ctx.submit({ idempotency: idemRow(idem, 202, json), rows })
-    if (result.outcome === 'duplicate' && idem) return replay(reply, result.existing, idem.hash)
-    return reply
-      .code(202)
-      .type('application/json')
-      .serializer((p: unknown) => p as string)
-      .send(json)
-  }
-
-  /** Prepares every message of a batch: the packed rows of the valid ones and the answer. */
-  function prepareBatch(
-    items: BatchBody['messages'],
-    apiKeyId: string,
-  ): { rows: unknown[]; json: string } {
-    const now = ctx.now()
-    const messages: MessageRecord[] = []
-    const data: { index: number; message?: BatchItem; error?: object }[] = []
-    items.forEach((m, index) => {
-      const r = prepareMessage(m, { apiKeyId, now, policy })
-      if (r.ok) {
-        const x = r.message
-        messages.push(x)
-        // A summary per item: the full message is one GET away, and a 1,000-message answer
-        // stays small.
-        data.push({
-          index,
-          message: {
-            id: x.id,
-            status: x.status,
-            to: x.to_number,
-            encoding: x.encoding,
-            segments: x.segments,
-            createdAt: isoOf(x.created_at),
-          },
-        })
-      } else {
-        data.push({
-          index,
-          error: { code: r.error.code, message: r.error.message, details: r.details },
-        })
-      }
-    })
-    const body = { accepted: messages.length, failed: data.length - messages.length, data }
-    return { rows: packRows(messages), json: JSON.stringify(body) }
-  }
 
   app.post<{ Body: SendMessageBody }>(
     '/messages',
     {
+      config: { scope: 'messages:write', idempotent: true },
       schema: {
         summary: 'Send a message',
         description:
           'Validates and stores the message durably, then answers 202. Send an `Idempotency-Key` header to make retries safe.',
         tags: ['messages'],
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
-        body: SendMessageBody,
-        response: { 202: MessageRef, ...errorResponses },
+        body: Type.Ref(SendMessageBody),
+        response: {
+          202: Type.Ref(Message, { description: 'Stored and queued (or scheduled)' }),
+        },
       },
     },
     async (req, reply) => {
-      const apiKeyId = await ctx.auth.authenticate(req, 'messages:write')
-      return withIdempotency(req, reply, apiKeyId, async (idem) => {
-        const r = prepareMessage(req.body, { apiKeyId, now: ctx.now(), policy })
-        if (!r.ok) throw new AppError(r.error, r.details)
-        return store(reply, packRows([r.message]), idem, messageJson(r.message))
+      const r = await ctx.submitter.submit(req.body, {
+        apiKeyId: req.apiKeyId,
+        idempotency: req.idempotency,
       })
+      return answerSubmission(req, reply, r)
     },
   )
 
   app.post<{ Body: BatchBody }>(
     '/messages/batch',
     {
+      config: { scope: 'messages:write', idempotent: true },
       schema: {
         summary: 'Send up to 1,000 messages',
         description:
           'Each message is validated on its own: the answer lists, by index, the stored message or the error that stopped it.',
         tags: ['messages'],
-        body: BatchBody,
-        response: { 202: BatchResult, ...errorResponses },
+        body: Type.Ref(BatchBody),
+        response: {
+          202: Type.Ref(BatchResult, {
+            description:
+              'Every valid message is stored; `data` says, by index, what became of each',
+          }),
+        },
       },
     },
     async (req, reply) => {
-      const apiKeyId = await ctx.auth.authenticate(req, 'messages:write')
-      return withIdempotency(req, reply, apiKeyId, async (idem) => {
-        const { rows, json } = prepareBatch(req.body.messages, apiKeyId)
-        return store(reply, rows, idem, json)
+      const r = await ctx.submitter.submitBatch(req.body.messages, {
+        apiKeyId: req.apiKeyId,
+        idempotency: req.idempotency,
       })
+      return answerSubmission(req, reply, r)
     },
   )
 
   app.get<{ Querystring: ListQuery }>(
     '/messages',
     {
+      config: { scope: 'messages:read' },
       schema: {
         summary: 'List messages, newest first',
         tags: ['messages'],
         querystring: ListQuery,
         response: {
-          200: Type.Object({
-            data: Type.Array(MessageRef),
-            nextCursor: Type.Union([Type.String(), Type.Null()]),
-          }),
-          ...errorResponses,
+          200: Type.Object(
+            {
+              data: Type.Array(Type.Ref(Message)),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            },
+            { description: 'A page of messages; pass `nextCursor` as `cursor` for the next one' },
+          ),
         },
       },
     },
     async (req) => {
-      await ctx.auth.authenticate(req, 'messages:read')
       const q = req.query
       const limit = q.limit ?? 50
       const number = (field: 'to' | 'from', v: string | undefined) => {
@@ -253,15 +146,19 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get<{ Params: IdParams }>(
     '/messages/:id',
     {
+      config: { scope: 'messages:read' },
       schema: {
         summary: 'Get a message with its status timeline',
         tags: ['messages'],
         params: IdParams,
-        response: { 200: MessageWithEvents, 404: ErrorRef, 401: ErrorRef, 403: ErrorRef },
+        response: {
+          200: Type.Ref(MessageWithEvents, {
+            description: 'The message and every status change, oldest first',
+          }),
+        },
       },
     },
     async (req) => {
-      await ctx.auth.authenticate(req, 'messages:read')
       const m = await ctx.store.getMessage(req.params.id)
       if (!m) throw new AppError(errors.not_found)
       const events = await ctx.store.listEvents(m.id)
@@ -280,48 +177,45 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.post<{ Params: IdParams }>(
     '/messages/:id/cancel',
     {
+      config: { scope: 'messages:write', idempotent: true },
       schema: {
         summary: 'Cancel a scheduled or still-queued message',
         tags: ['messages'],
         params: IdParams,
-        response: { 200: MessageRef, 404: ErrorRef, ...errorResponses },
+        response: {
+          200: Type.Ref(Message, { description: 'The canceled message' }),
+          409: Type.Ref('Error', {
+            description:
+              'The message is already on its way or final (`message_not_cancelable`), or a request with this `Idempotency-Key` is still in progress',
+          }),
+        },
       },
     },
-    async (req, reply) => {
-      const apiKeyId = await ctx.auth.authenticate(req, 'messages:write')
-      return withIdempotency(req, reply, apiKeyId, async (idem) => {
-        const r = await ctx.store.tx(() => ctx.store.messages.cancel(req.params.id, ctx.now()))
-        if (r === 'not_found') throw new AppError(errors.not_found)
-        if (r === 'not_cancelable') throw new AppError(errors.message_not_cancelable)
-        const json = JSON.stringify(presentMessage(r))
-        const row = idemRow(idem, 200, json)
-        if (row) await ctx.store.saveIdempotency(row)
-        return reply
-          .code(200)
-          .type('application/json')
-          .serializer((p: unknown) => p as string)
-          .send(json)
-      })
+    async (req) => {
+      const r = await ctx.store.tx(() => ctx.store.messages.cancel(req.params.id, ctx.now()))
+      if (r === 'not_found') throw new AppError(errors.not_found)
+      if (r === 'not_cancelable') throw new AppError(errors.message_not_cancelable)
+      return presentMessage(r)
     },
   )
 
   app.get<{ Params: IdParams }>(
     '/messages/:id/webhooks',
     {
+      config: { scope: 'messages:read' },
       schema: {
         summary: "A message's outbound webhook deliveries and every attempt",
         tags: ['messages'],
         params: IdParams,
         response: {
-          200: Type.Object({ data: Type.Array(WebhookDeliveryView) }),
-          404: ErrorRef,
-          401: ErrorRef,
-          403: ErrorRef,
+          200: Type.Object(
+            { data: Type.Array(Type.Ref(WebhookDeliveryView)) },
+            { description: 'Deliveries of this message, oldest first, each with its attempts' },
+          ),
         },
       },
     },
     async (req) => {
-      await ctx.auth.authenticate(req, 'messages:read')
       const m = await ctx.store.getMessage(req.params.id)
       if (!m) throw new AppError(errors.not_found)
       const deliveries = await ctx.store.listDeliveries(m.id)

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { AppError, errors } from '../domain/errors.js'
-import type { AppContext } from './app.js'
+import type { AppContext } from './context.js'
 
 /**
  * Provider callbacks under `/webhooks/<provider-instance>/...`: the raw body is kept for

@@ -16,7 +16,6 @@ export const SendMessageBody = Type.Object(
       minLength: 1,
       maxLength: 32,
       description: 'Destination in E.164, or a national number read with DEFAULT_COUNTRY',
-      examples: ['+14155550100'],
     }),
     body: Type.String({
       minLength: 1,
@@ -53,7 +52,8 @@ export const SendMessageBody = Type.Object(
         format: 'uri',
         pattern: '^https?://',
         maxLength: 2048,
-        description: 'URL that receives every status change as a signed Standard Webhook',
+        description:
+          'URL that receives every status change as a signed Standard Webhook (docs/webhooks.md)',
       }),
     ),
     validityPeriod: Type.Optional(
@@ -66,13 +66,28 @@ export const SendMessageBody = Type.Object(
       Type.Boolean({ description: 'Replace look-alike Unicode punctuation with GSM-7' }),
     ),
   },
-  { additionalProperties: false },
+  {
+    $id: 'SendMessageRequest',
+    additionalProperties: false,
+    examples: [{ to: '+14155550100', body: 'Hello from Switchboard' }],
+  },
 )
 export type SendMessageBody = Static<typeof SendMessageBody>
 
 export const BatchBody = Type.Object(
-  { messages: Type.Array(SendMessageBody, { minItems: 1, maxItems: 1000 }) },
-  { additionalProperties: false },
+  { messages: Type.Array(Type.Ref(SendMessageBody), { minItems: 1, maxItems: 1000 }) },
+  {
+    $id: 'SendBatchRequest',
+    additionalProperties: false,
+    examples: [
+      {
+        messages: [
+          { to: '+14155550100', body: 'Your order has shipped' },
+          { to: '+14155550101', body: 'Your order has shipped' },
+        ],
+      },
+    ],
+  },
 )
 export type BatchBody = Static<typeof BatchBody>
 
@@ -117,44 +132,50 @@ export const Message = Type.Object(
   { $id: 'Message' },
 )
 
-export const MessageEvent = Type.Object({
-  status: Type.String(),
-  at: Type.String({ format: 'date-time' }),
-  errorCode: Nullable(Type.String()),
-  detail: Nullable(Type.String()),
-})
+export const MessageEvent = Type.Object(
+  {
+    status: Type.String(),
+    at: Type.String({ format: 'date-time' }),
+    errorCode: Nullable(Type.String()),
+    detail: Nullable(Type.String()),
+  },
+  { $id: 'MessageEvent' },
+)
 
-export const MessageWithEvents = Type.Intersect([
-  Type.Ref(Message),
-  Type.Object({ events: Type.Array(MessageEvent) }),
-])
+export const MessageWithEvents = Type.Intersect(
+  [Type.Ref(Message), Type.Object({ events: Type.Array(Type.Ref(MessageEvent)) })],
+  { $id: 'MessageWithEvents' },
+)
 
-export const BatchResult = Type.Object({
-  accepted: Type.Integer(),
-  failed: Type.Integer(),
-  data: Type.Array(
-    Type.Object({
-      index: Type.Integer(),
-      message: Type.Optional(
-        Type.Object({
-          id: Type.String(),
-          status: Type.String(),
-          to: Type.String(),
-          encoding: Type.String(),
-          segments: Type.Integer(),
-          createdAt: Type.String({ format: 'date-time' }),
-        }),
-      ),
-      error: Type.Optional(
-        Type.Object({
-          code: Type.String(),
-          message: Type.String(),
-          details: Type.Optional(Type.Unknown()),
-        }),
-      ),
-    }),
-  ),
-})
+export const BatchResult = Type.Object(
+  {
+    accepted: Type.Integer(),
+    failed: Type.Integer(),
+    data: Type.Array(
+      Type.Object({
+        index: Type.Integer(),
+        message: Type.Optional(
+          Type.Object({
+            id: Type.String(),
+            status: Type.String(),
+            to: Type.String(),
+            encoding: Type.String(),
+            segments: Type.Integer(),
+            createdAt: Type.String({ format: 'date-time' }),
+          }),
+        ),
+        error: Type.Optional(
+          Type.Object({
+            code: Type.String(),
+            message: Type.String(),
+            details: Type.Optional(Type.Unknown()),
+          }),
+        ),
+      }),
+    ),
+  },
+  { $id: 'BatchResult' },
+)
 
 export const ListQuery = Type.Object(
   {
@@ -185,38 +206,62 @@ export const CreateKeyBody = Type.Object(
       uniqueItems: true,
     }),
   },
-  { additionalProperties: false },
+  {
+    $id: 'CreateApiKeyRequest',
+    additionalProperties: false,
+    examples: [{ name: 'my app', scopes: ['messages:write', 'messages:read'] }],
+  },
 )
 export type CreateKeyBody = Static<typeof CreateKeyBody>
 
-export const ApiKeyView = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  prefix: Type.String(),
-  scopes: Type.Array(Type.String()),
-  createdAt: Type.String({ format: 'date-time' }),
-  lastUsedAt: Nullable(Type.String({ format: 'date-time' })),
-  revokedAt: Nullable(Type.String({ format: 'date-time' })),
-  key: Type.Optional(Type.String({ description: 'The secret key; returned only once' })),
-})
+export const ApiKeyView = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    prefix: Type.String(),
+    scopes: Type.Array(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    lastUsedAt: Nullable(Type.String({ format: 'date-time' })),
+    revokedAt: Nullable(Type.String({ format: 'date-time' })),
+    key: Type.Optional(Type.String({ description: 'The secret key; returned only once' })),
+  },
+  { $id: 'ApiKey' },
+)
 
-export const WebhookDeliveryView = Type.Object({
-  id: Type.String(),
-  url: Type.String(),
-  eventType: Type.String(),
-  status: Type.String(),
-  attempts: Type.Integer(),
-  lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
-  lastError: Nullable(Type.String()),
-  nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
-  createdAt: Type.String({ format: 'date-time' }),
-  attemptLog: Type.Array(
-    Type.Object({
-      attempt: Type.Integer(),
-      at: Type.String({ format: 'date-time' }),
-      durationMs: Type.Integer(),
-      statusCode: Type.Union([Type.Integer(), Type.Null()]),
-      error: Nullable(Type.String()),
-    }),
-  ),
-})
+export const WebhookDeliveryView = Type.Object(
+  {
+    id: Type.String(),
+    url: Type.String(),
+    eventType: Type.String(),
+    status: Type.String(),
+    attempts: Type.Integer(),
+    lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
+    lastError: Nullable(Type.String()),
+    nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
+    createdAt: Type.String({ format: 'date-time' }),
+    attemptLog: Type.Array(
+      Type.Object({
+        attempt: Type.Integer(),
+        at: Type.String({ format: 'date-time' }),
+        durationMs: Type.Integer(),
+        statusCode: Type.Union([Type.Integer(), Type.Null()]),
+        error: Nullable(Type.String()),
+      }),
+    ),
+  },
+  { $id: 'WebhookDelivery' },
+)
+
+/** Schemas registered by `$id`: referenced as `Type.Ref(X)` and named in the OpenAPI document. */
+export const namedSchemas = [
+  ErrorBody,
+  Message,
+  MessageEvent,
+  MessageWithEvents,
+  SendMessageBody,
+  BatchBody,
+  BatchResult,
+  CreateKeyBody,
+  ApiKeyView,
+  WebhookDeliveryView,
+]

@@ -59,6 +59,7 @@ describe(`transient provider failures (${TEST_DB})`, () => {
 
   before(async () => {
     t = await startTestSwitchboard({
+      WORKER_THREAD: 'false', // reaches into the in-process simulator
       // 30% of attempts fail: 5xx, 429 with Retry-After, or a timeout, in equal shares.
       SIMULATOR_TRANSIENT_RATE: '0.3',
       SIMULATOR_RETRY_AFTER_MS: String(RETRY_AFTER_MS),
@@ -181,6 +182,7 @@ describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () 
 
   before(async () => {
     t = await startTestSwitchboard({
+      WORKER_THREAD: 'false', // reaches into the in-process simulator
       SIMULATOR_RULES: JSON.stringify([
         { match: '+1212555', outcome: 'invalid_number' },
         { match: '+1303555', outcome: 'server_error' },

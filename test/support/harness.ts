@@ -6,7 +6,7 @@ import pg from 'pg'
 import pino from 'pino'
 import { loadConfig, type Config } from '../../src/config.js'
 import { startSwitchboard, type Role, type Switchboard } from '../../src/main.js'
-import { createKey } from '../../src/http/keys.routes.js'
+import { createApiKey } from '../../src/usecases/api-keys.js'
 import type { Db } from '../../src/store/db.js'
 
 /** PostgreSQL used by the integration suite (trust auth on these machines). */
@@ -68,9 +68,8 @@ export async function startTestSwitchboard(
     WORKER_POLL_MS: '20',
     RETRY_BASE_MS: '20',
     RETRY_MAX_MS: '200',
-    // In-process tests reach into the simulator and pass their own logger; the background
-    // thread has its own tests (threads.test.ts) and the child-process suites use it.
-    WORKER_THREAD: 'false',
+    // The background thread is on, as users run it. A suite that reaches into the in-process
+    // simulator or the send worker sets WORKER_THREAD=false.
     ...database.env,
     ...env,
   })
@@ -81,9 +80,9 @@ export async function startTestSwitchboard(
   })
   const now = Date.now
   const keys = {
-    admin: (await createKey({ store: sb.store, now }, 'test admin', ['admin'])).key,
-    write: (await createKey({ store: sb.store, now }, 'test write', ['messages:write'])).key,
-    read: (await createKey({ store: sb.store, now }, 'test read', ['messages:read'])).key,
+    admin: (await createApiKey({ store: sb.store, now }, 'test admin', ['admin'])).key,
+    write: (await createApiKey({ store: sb.store, now }, 'test write', ['messages:write'])).key,
+    read: (await createApiKey({ store: sb.store, now }, 'test read', ['messages:read'])).key,
   }
   const app = sb.app
   if (!app) throw new Error('the test harness needs the api role')

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { loadConfig } from '../../src/config.js'
-import { createKey } from '../../src/http/keys.routes.js'
+import { createApiKey } from '../../src/usecases/api-keys.js'
 import { openDb, type Db } from '../../src/store/db.js'
 import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { Store } from '../../src/store/store.js'
@@ -37,7 +37,7 @@ export async function createAdminKey(dbEnv: Record<string, string>): Promise<str
   return withDb(dbEnv, async (db) => {
     await db.migrate()
     const store = new Store(db, createFanout({ endpoints: [] }))
-    return (await createKey({ store, now: Date.now }, 'test admin', ['admin'])).key
+    return (await createApiKey({ store, now: Date.now }, 'test admin', ['admin'])).key
   })
 }
 

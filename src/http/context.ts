@@ -1,0 +1,40 @@
+import type { Logger } from 'pino'
+import type { Config } from '../config.js'
+import { InFlightKeys } from '../domain/idempotency/idempotency.js'
+import type { SmsProvider } from '../providers/provider.js'
+import type { ReportSink } from '../queue/report.ingestor.js'
+import type { Store } from '../store/store.js'
+import type { MessageSubmitter } from '../usecases/submit-messages.js'
+import { Authenticator } from './auth.js'
+
+/** What the composition root hands the HTTP app. */
+export interface AppDeps {
+  config: Config
+  store: Store
+  logger: Logger
+  /** The submit-messages use case, over this process's group-commit intake. */
+  submitter: MessageSubmitter
+  providers: ReadonlyMap<string, SmsProvider>
+  /** Provider webhook events go here (the background thread's ingestor in role all). */
+  reports: ReportSink
+  isShuttingDown: () => boolean
+  now?: () => number
+}
+
+/** The application context: the deps plus the HTTP layer's own per-app state. */
+export interface AppContext extends Omit<AppDeps, 'now'> {
+  readonly now: () => number
+  readonly auth: Authenticator
+  /** Idempotency keys of requests under way in this process. */
+  readonly inFlight: InFlightKeys
+}
+
+export function createAppContext(deps: AppDeps): AppContext {
+  const now = deps.now ?? Date.now
+  return {
+    ...deps,
+    now,
+    auth: new Authenticator(deps.store, now),
+    inFlight: new InFlightKeys(),
+  }
+}

@@ -1,0 +1,152 @@
+import type { ErrorDef } from '../domain/errors.js'
+import type { MessageRecord } from '../domain/messages/message.js'
+import { prepareMessage, type MessagePolicy, type SendRequest } from '../domain/messages/prepare.js'
+import { isoOf, messageJson } from '../domain/messages/present.js'
+import { packRows, type Submission, type SubmissionResult } from '../store/rows.js'
+import type { IdempotencyRow } from '../store/schema.js'
+
+/** An Idempotency-Key claimed for this submission: its record is stored with the messages. */
+export interface IdempotencyClaim {
+  readonly apiKeyId: string
+  readonly key: string
+  /** Fingerprint of the request (`requestHash`); a replay must match it. */
+  readonly hash: string
+}
+
+export interface SubmitContext {
+  /** The API key the messages are sent under; null for Switchboard's own sends. */
+  readonly apiKeyId: string | null
+  readonly idempotency?: IdempotencyClaim | null | undefined
+}
+
+/**
+ * What became of a submission. `accepted`: durably stored, `json` is the answer (the stored
+ * message, or the batch summary), also kept as the idempotent response. `replay`: an earlier
+ * submission with the same Idempotency-Key won; its stored answer is returned.
+ */
+export type SubmitOutcome =
+  | { outcome: 'accepted'; json: string }
+  | { outcome: 'invalid'; error: ErrorDef; details: Record<string, unknown> }
+  | { outcome: 'replay'; stored: IdempotencyRow }
+
+export interface MessageSubmitterDeps {
+  /** Group-commit intake: resolves once the submission is durably stored. */
+  readonly intake: (sub: Submission) => Promise<SubmissionResult>
+  readonly policy: MessagePolicy
+  readonly idempotencyTtlMs: number
+  readonly now: () => number
+}
+
+interface BatchItem {
+  index: number
+  message?: {
+    id: string
+    status: string
+    to: string
+    encoding: string
+    segments: number
+    createdAt: string
+  }
+  error?: { code: string; message: string; details: Record<string, unknown> }
+}
+
+/**
+ * The submit-messages use case: validation, the idempotency record and durable intake, with
+ * no HTTP request. The API's message routes call it, and so will keyword auto-replies,
+ * conversations, Verify and campaigns.
+ *
+ * It hands intake the packed rows and the answer only, so the message records and answer
+ * objects are garbage while the commit is awaited: kept alive across it, a 1,000-message
+ * batch's records outlived young-generation collections and were copied into the old
+ * generation (docs/ARCHITECTURE.md).
+ */
+export class MessageSubmitter {
+  constructor(private readonly deps: MessageSubmitterDeps) {}
+
+  /** One message. `accepted.json` is the stored message as the API presents it. */
+  async submit(req: SendRequest, ctx: SubmitContext): Promise<SubmitOutcome> {
+    const prepared = this.#prepareOne(req, ctx)
+    if ('outcome' in prepared) return prepared
+    return this.#store(prepared.rows, prepared.json, 202, ctx)
+  }
+
+  /** Up to a batch of messages, each validated on its own; `json` lists each by index. */
+  async submitBatch(reqs: readonly SendRequest[], ctx: SubmitContext): Promise<SubmitOutcome> {
+    const { rows, json } = this.#prepareBatch(reqs, ctx.apiKeyId)
+    return this.#store(rows, json, 202, ctx)
+  }
+
+  #prepareOne(
+    req: SendRequest,
+    ctx: SubmitContext,
+  ): { rows: unknown[]; json: string } | Extract<SubmitOutcome, { outcome: 'invalid' }> {
+    const r = prepareMessage(req, {
+      apiKeyId: ctx.apiKeyId,
+      now: this.deps.now(),
+      policy: this.deps.policy,
+    })
+    if (!r.ok) return { outcome: 'invalid', error: r.error, details: r.details }
+    return { rows: packRows([r.message]), json: messageJson(r.message) }
+  }
+
+  #prepareBatch(
+    reqs: readonly SendRequest[],
+    apiKeyId: string | null,
+  ): { rows: unknown[]; json: string } {
+    const now = this.deps.now()
+    const messages: MessageRecord[] = []
+    const data: BatchItem[] = []
+    reqs.forEach((m, index) => {
+      const r = prepareMessage(m, { apiKeyId, now, policy: this.deps.policy })
+      if (r.ok) {
+        const x = r.message
+        messages.push(x)
+        // A summary per item: the full message is one GET away, and a 1,000-message answer
+        // stays small.
+        data.push({
+          index,
+          message: {
+            id: x.id,
+            status: x.status,
+            to: x.to_number,
+            encoding: x.encoding,
+            segments: x.segments,
+            createdAt: isoOf(x.created_at),
+          },
+        })
+      } else {
+        data.push({
+          index,
+          error: { code: r.error.code, message: r.error.message, details: r.details },
+        })
+      }
+    })
+    const body = { accepted: messages.length, failed: data.length - messages.length, data }
+    return { rows: packRows(messages), json: JSON.stringify(body) }
+  }
+
+  async #store(
+    rows: unknown[],
+    json: string,
+    status: number,
+    ctx: SubmitContext,
+  ): Promise<SubmitOutcome> {
+    const idem = ctx.idempotency ?? null
+    let record: IdempotencyRow | null = null
+    if (idem) {
+      const now = this.deps.now()
+      record = {
+        api_key_id: idem.apiKeyId,
+        key: idem.key,
+        request_hash: idem.hash,
+        response_status: status,
+        response_body: json,
+        created_at: now,
+        expires_at: now + this.deps.idempotencyTtlMs,
+      }
+    }
+    const result = await this.deps.intake({ idempotency: record, rows })
+    if (result.outcome === 'duplicate') return { outcome: 'replay', stored: result.existing }
+    return { outcome: 'accepted', json }
+  }
+}
