@@ -11,7 +11,6 @@ export interface ThreadData {
   config: Config
   /** The WriteLock's SharedArrayBuffer. */
   lock: SharedArrayBuffer
-  webhookSecret: string
 }
 
 /** Requests to the thread; each `id` is answered by one `done` or `failed`. */

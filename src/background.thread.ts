@@ -27,7 +27,6 @@ try {
   const { background, reports } = await composeWorker(data.config, store, {
     logger,
     now: Date.now,
-    webhookSecret: data.webhookSecret,
   })
 
   const answer = (id: number, work: Promise<unknown>) =>

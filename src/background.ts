@@ -4,7 +4,7 @@ import type { SmsProvider } from './providers/provider.js'
 import { JobWorker } from './queue/job.worker.js'
 import type { ReportIngestor } from './queue/report.ingestor.js'
 import { SendWorker } from './queue/send.worker.js'
-import { WebhookWorker } from './queue/webhook.worker.js'
+import { WebhookWorker, type WebhookWorkerOptions } from './queue/webhook.worker.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
 import type { Store } from './store/store.js'
 
@@ -14,9 +14,8 @@ export interface BackgroundOptions {
   providers: ReadonlyMap<string, SmsProvider>
   reports: ReportIngestor
   logger: Logger
-  /** The global webhook secret and the configured endpoints (their secrets sign deliveries). */
-  webhookSecret: string
-  endpoints: readonly { id: string; secret: string }[]
+  /** Secrets that sign outbound webhooks, read from the database. */
+  signingKeys: WebhookWorkerOptions['keys']
   now: () => number
 }
 
@@ -37,7 +36,6 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   const defaultProvider = [...o.providers.values()][0]
   if (!defaultProvider) throw new Error('no provider configured')
   for (const p of o.providers.values()) await p.start?.(o.reports.sink)
-  const endpointSecrets = new Map(o.endpoints.map((e) => [e.id, e.secret]))
   const sendWorker = new SendWorker({
     store,
     route: () => defaultProvider,
@@ -48,7 +46,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   const webhookWorker = new WebhookWorker({
     store,
     logger,
-    secretFor: (id) => (id === null ? o.webhookSecret : endpointSecrets.get(id)),
+    keys: o.signingKeys,
     timeoutMs: config.webhooks.timeoutMs,
     retryScheduleSeconds: config.webhooks.retryScheduleSeconds,
     pollMs: Math.max(config.worker.pollMs, 200),

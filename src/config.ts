@@ -41,6 +41,8 @@ export interface Config {
     readonly secret: string | undefined
     readonly endpoints: readonly { url: string; secret: string }[]
     readonly timeoutMs: number
+    /** Seconds the previous secret keeps signing after a rotation. */
+    readonly rotationOverlapSeconds: number
     /** Delays in seconds after the first attempt; one entry per retry. */
     readonly retryScheduleSeconds: readonly number[]
   }
@@ -273,6 +275,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       secret: webhookSecret,
       endpoints,
       timeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 15_000, 1),
+      rotationOverlapSeconds: r.int('WEBHOOK_SECRET_ROTATION_OVERLAP', 86_400, 0, 2_592_000),
       retryScheduleSeconds,
     },
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),

@@ -4,13 +4,13 @@ import { startBackground, type Background } from './background.js'
 import { BackgroundThread } from './background.client.js'
 import { newId } from './domain/ids.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
-import { generateWebhookSecret } from './domain/webhooks/signing.js'
 import { buildApp } from './http/app.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
 import { createProvider } from './providers/registry.js'
 import { Batcher } from './queue/loop.js'
 import { ReportIngestor, type ReportSink } from './queue/report.ingestor.js'
+import { SigningKeys } from './queue/signing-keys.js'
 import type { SendWorker } from './queue/send.worker.js'
 import { openDb } from './store/db.js'
 import { WriteLock } from './store/write-lock.js'
@@ -18,6 +18,7 @@ import type { Submission, SubmissionResult } from './store/rows.js'
 import { Store } from './store/store.js'
 import { createApiKey } from './usecases/api-keys.js'
 import { MessageSubmitter } from './usecases/submit-messages.js'
+import { WebhookSecrets } from './usecases/webhook-secrets.js'
 
 export type Role = 'api' | 'worker' | 'all'
 
@@ -27,8 +28,11 @@ export interface Switchboard {
   readonly providers: ReadonlyMap<string, SmsProvider>
   /** Base URL when the API role listens. */
   readonly url: string | undefined
-  /** The admin key created on first start (shown once), if one was created. */
-  readonly firstAdminKey: string | undefined
+  /**
+   * On first start (no API keys existed): the admin key created then, shown once, and the
+   * webhook signing secret, printed beside it.
+   */
+  readonly firstStart: { readonly adminKey: string; readonly webhookSecret: string } | undefined
   readonly app: Awaited<ReturnType<typeof buildApp>> | undefined
   readonly sendWorker: SendWorker | undefined
   /** Graceful stop: stop intake, finish or release in-flight work, close the database. */
@@ -83,7 +87,7 @@ export async function openStore(
 export async function composeWorker(
   config: Config,
   store: Store,
-  o: { logger: Logger; now: () => number; webhookSecret: string },
+  o: { logger: Logger; now: () => number },
 ): Promise<WorkerParts> {
   const providers = createProviders(config)
   const reports = new ReportIngestor(store, o.logger, o.now)
@@ -93,8 +97,11 @@ export async function composeWorker(
     providers,
     reports,
     logger: o.logger,
-    webhookSecret: o.webhookSecret,
-    endpoints: await store.listEndpoints(),
+    signingKeys: new SigningKeys(
+      new WebhookSecrets(store, config.webhooks.secret, o.now),
+      store,
+      o.now,
+    ),
     now: o.now,
   })
   return { providers, reports, background }
@@ -114,12 +121,11 @@ export async function startSwitchboard(
   const now = opts.now ?? Date.now
   const logger = opts.logger ?? createLogger(config.logLevel)
   const writeLock = new WriteLock()
-  let webhookSecret = ''
-  let firstAdminKey: string | undefined
+  let firstStart: Switchboard['firstStart']
   const store = await openStore(config, writeLock, async (boot) => {
     await boot.db.migrate()
-    webhookSecret =
-      config.webhooks.secret ?? (await boot.initSetting('webhook_secret', generateWebhookSecret()))
+    const webhookSecret = (await new WebhookSecrets(boot, config.webhooks.secret, now).state())
+      .secret
     for (const e of config.webhooks.endpoints) {
       await boot.upsertEndpoint({
         id: newId('wep'),
@@ -128,9 +134,17 @@ export async function startSwitchboard(
         created_at: now(),
       })
     }
+    // Configuration is the source of truth: an endpoint no longer configured stops receiving.
+    const retired = await boot.retireEndpointsExcept(
+      config.webhooks.endpoints.map((e) => e.url),
+      now(),
+    )
+    if (retired.endpoints > 0)
+      logger.info(retired, 'webhook endpoints no longer configured retired')
     if ((await boot.countActiveKeys()) === 0) {
-      firstAdminKey = (await createApiKey({ store: boot, now }, 'admin (first start)', ['admin']))
+      const adminKey = (await createApiKey({ store: boot, now }, 'admin (first start)', ['admin']))
         .key
+      firstStart = { adminKey, webhookSecret }
     }
   })
 
@@ -144,13 +158,13 @@ export async function startSwitchboard(
   if (role === 'all' && config.worker.thread) {
     if (opts.now) throw new Error('a custom clock needs WORKER_THREAD=false')
     thread = await BackgroundThread.start(
-      { config, lock: writeLock.buffer, webhookSecret },
+      { config, lock: writeLock.buffer },
       logger,
       opts.onFatal ?? (() => process.exit(70)),
     )
     reports = thread
   } else if (role !== 'api') {
-    worker = await composeWorker(config, store, { logger, now, webhookSecret })
+    worker = await composeWorker(config, store, { logger, now })
     reports = worker.reports
   } else {
     reports = new ReportIngestor(store, logger, now)
@@ -228,7 +242,7 @@ export async function startSwitchboard(
     logger,
     providers,
     url,
-    firstAdminKey,
+    firstStart,
     app,
     sendWorker: background?.sendWorker,
     stop,

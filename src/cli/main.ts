@@ -4,6 +4,7 @@ import { runKeys } from './keys.command.js'
 import { runMessages, runSend } from './api.command.js'
 import { runMigrate, runStart } from './server.command.js'
 import { runSimulator } from './simulator.command.js'
+import { runWebhooks } from './webhooks.command.js'
 
 const USAGE = `switchboard <command> [options]
 
@@ -13,6 +14,9 @@ Commands:
   keys create --name N [--scopes a,b]     create an API key (printed once)
   keys list                               list API keys
   keys revoke <id>                        revoke an API key
+  webhooks secret                         print the secret that signs statusCallback webhooks
+  webhooks rotate [--overlap SECONDS]     new secret; the old one also signs during the overlap
+  webhooks endpoints                      configured webhook endpoints, active and removed
   send <to> <body> [--from F] [--type T]  send a message through the API
   messages list [--status S] [--to N] [--limit N]
   messages show <id>                      a message with its status timeline
@@ -33,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runMigrate(loadConfig())
       case 'keys':
         return await runKeys(loadConfig(), rest)
+      case 'webhooks':
+        return await runWebhooks(loadConfig(), rest)
       case 'send':
         return await runSend(rest)
       case 'messages':

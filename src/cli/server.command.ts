@@ -22,15 +22,19 @@ export async function runStart(args: string[]): Promise<number> {
   }
   const config = loadConfig()
   const sb = await startSwitchboard(config, { role: role as Role })
-  if (sb.firstAdminKey) {
+  if (sb.firstStart) {
     process.stdout.write(
       [
         '',
         '  No API keys existed, so an admin key was created. It is shown only this once:',
         '',
-        `    ${sb.firstAdminKey}`,
+        `    ${sb.firstStart.adminKey}`,
         '',
-        '  Keep it secret. Create narrower keys with: switchboard keys create --name app --scopes messages:write,messages:read',
+        '  Keep it secret. Create narrower keys with: npx switchboard keys create --name app --scopes messages:write,messages:read',
+        '',
+        '  statusCallback webhooks are signed with this secret (also: npx switchboard webhooks secret):',
+        '',
+        `    ${sb.firstStart.webhookSecret}`,
         '',
         '',
       ].join('\n'),

@@ -42,6 +42,11 @@ export const errors = {
     409,
     'Only scheduled or queued messages can be canceled',
   ),
+  webhook_secret_configured: defineError(
+    'webhook_secret_configured',
+    409,
+    'WEBHOOK_SECRET is set in the configuration; change it there to rotate it',
+  ),
   idempotency_request_in_progress: defineError(
     'idempotency_request_in_progress',
     409,

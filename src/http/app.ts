@@ -18,6 +18,7 @@ import { messageRoutes } from './messages.routes.js'
 import { registerOpenApi } from './openapi.js'
 import { providerWebhookRoutes } from './provider-webhooks.routes.js'
 import { namedSchemas } from './schemas.js'
+import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
 
 export type { AppDeps } from './context.js'
 
@@ -33,7 +34,7 @@ function makeAjv(coerce: boolean): Ajv {
   })
   addFormats(ajv)
   // Route schemas refer to the named ones by `$id` (Type.Ref).
-  for (const schema of namedSchemas) ajv.addSchema(schema)
+  for (const schema of [...namedSchemas, ...webhookSchemas]) ajv.addSchema(schema)
   return ajv
 }
 
@@ -65,7 +66,7 @@ export async function buildApp(deps: AppDeps) {
     (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema),
   )
 
-  for (const schema of namedSchemas) app.addSchema(schema)
+  for (const schema of [...namedSchemas, ...webhookSchemas]) app.addSchema(schema)
   await registerOpenApi(app)
 
   app.setNotFoundHandler((req, reply) => {
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps) {
     async (v1) => {
       messageRoutes(v1, ctx)
       keyRoutes(v1, ctx)
+      webhookRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

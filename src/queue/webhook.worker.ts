@@ -10,8 +10,14 @@ import { PollingLoop } from './loop.js'
 export interface WebhookWorkerOptions {
   store: Store
   logger: Logger
-  /** Secret for a delivery: its endpoint's, or the global one for per-message callbacks. */
-  secretFor: (endpointId: string | null) => string | undefined
+  /**
+   * Secrets for a delivery: its endpoint's, or the global ones for per-message callbacks (two
+   * during a rotation's overlap: each signs). Undefined: the endpoint was removed.
+   */
+  keys: {
+    refresh(): Promise<void>
+    for(endpointId: string | null): readonly string[] | undefined
+  }
   timeoutMs: number
   /** Seconds to wait before each retry; the delivery fails after the last. */
   retryScheduleSeconds: readonly number[]
@@ -63,6 +69,7 @@ export class WebhookWorker {
       this.#o.store.webhooks.claim(this.owner, BATCH, this.#now(), leaseMs),
     )
     if (claimed.length === 0) return 'idle'
+    await this.#o.keys.refresh()
     const attempts = await Promise.all(claimed.map((d) => this.#deliver(d)))
     await this.#o.store.tx(() => this.#o.store.webhooks.recordAttempts(this.owner, attempts))
     return claimed.length === BATCH ? 'more' : 'idle'
@@ -71,12 +78,15 @@ export class WebhookWorker {
   async #deliver(d: WebhookDeliveryRecord): Promise<DeliveryAttempt> {
     const attempt = d.attempts + 1
     const started = this.#now()
-    const secret = this.#o.secretFor(d.endpoint_id)
+    const secrets = this.#o.keys.for(d.endpoint_id)
     let statusCode: number | null = null
     let error: string | null = null
     let retryAfterMs = 0
-    if (!secret) {
-      error = 'no signing secret for this endpoint'
+    if (!secrets?.length) {
+      // Its endpoint left the configuration after the event: drop it, with the reason.
+      const at = this.#now()
+      const base = { id: d.id, attempt, at, durationMs: 0, statusCode: null }
+      return { ...base, error: 'endpoint_removed', result: { status: 'dropped' } }
     } else {
       const timestamp = Math.floor(started / 1000)
       try {
@@ -88,7 +98,9 @@ export class WebhookWorker {
             'user-agent': 'Switchboard-Webhooks/1',
             'webhook-id': d.id,
             'webhook-timestamp': String(timestamp),
-            'webhook-signature': signWebhook(secret, d.id, timestamp, d.payload),
+            'webhook-signature': secrets
+              .map((secret) => signWebhook(secret, d.id, timestamp, d.payload))
+              .join(' '),
           },
           signal: AbortSignal.timeout(this.#o.timeoutMs),
           ...(this.#o.dispatcher ? { dispatcher: this.#o.dispatcher } : {}),

@@ -188,6 +188,19 @@ export class Store {
     return (await this.getSetting(key)) ?? value
   }
 
+  /** Sets several settings in one transaction (a rotation writes three). */
+  async setSettings(values: Record<string, string>): Promise<void> {
+    await this.db.kysely.transaction().execute(async (trx) => {
+      for (const [key, value] of Object.entries(values)) {
+        await trx
+          .insertInto('settings')
+          .values({ key, value })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+          .execute()
+      }
+    })
+  }
+
   async upsertEndpoint(row: {
     id: string
     url: string
@@ -198,6 +211,52 @@ export class Store {
       .insertInto('webhook_endpoints')
       .values({ ...row, enabled: 1 })
       .onConflict((oc) => oc.column('url').doUpdateSet({ secret: row.secret, enabled: 1 }))
+      .execute()
+  }
+
+  /**
+   * Configuration is the source of truth for endpoints: those whose URL is not in `urls` are
+   * disabled, and their pending deliveries dropped with the reason `endpoint_removed`.
+   * Returns how many endpoints and deliveries that affected.
+   */
+  async retireEndpointsExcept(
+    urls: readonly string[],
+    now: number,
+  ): Promise<{ endpoints: number; deliveries: number }> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      let stale = trx.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1)
+      if (urls.length > 0) stale = stale.where('url', 'not in', urls)
+      const ids = (await stale.execute()).map((r) => r.id)
+      if (ids.length === 0) return { endpoints: 0, deliveries: 0 }
+      await trx
+        .updateTable('webhook_endpoints')
+        .set({ enabled: 0 })
+        .where('id', 'in', ids)
+        .execute()
+      const dropped = await trx
+        .updateTable('webhook_deliveries')
+        .set({
+          status: 'dropped',
+          last_error: 'endpoint_removed',
+          next_attempt_at: null,
+          updated_at: now,
+        })
+        .where('status', '=', 'pending')
+        .where('endpoint_id', 'in', ids)
+        .executeTakeFirst()
+      return { endpoints: ids.length, deliveries: Number(dropped.numUpdatedRows) }
+    })
+  }
+
+  /** Every endpoint ever configured, enabled or retired (never their secrets). */
+  async listAllEndpoints(): Promise<
+    { id: string; url: string; enabled: number; created_at: number }[]
+  > {
+    return this.db.kysely
+      .selectFrom('webhook_endpoints')
+      .select(['id', 'url', 'enabled', 'created_at'])
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
       .execute()
   }
 

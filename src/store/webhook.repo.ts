@@ -9,7 +9,8 @@ export interface DeliveryAttempt {
   readonly statusCode: number | null
   readonly error: string | null
   /** Where the delivery goes next: done, given up, or another try at `nextAttemptAt`. */
-  readonly result: { status: 'succeeded' | 'failed' } | { status: 'pending'; nextAttemptAt: number }
+  readonly result:
+    { status: 'succeeded' | 'failed' | 'dropped' } | { status: 'pending'; nextAttemptAt: number }
 }
 
 /** Outbound webhook deliveries: the same claim-with-lease pattern as messages. */

@@ -154,7 +154,12 @@ describe('API contract', () => {
     )
     assert.deepEqual(
       documented.map((o) => o.path).sort(),
-      ['/v1/messages', '/v1/messages/batch', '/v1/messages/{id}/cancel'].sort(),
+      [
+        '/v1/messages',
+        '/v1/messages/batch',
+        '/v1/messages/{id}/cancel',
+        '/v1/webhooks/secret/rotate',
+      ].sort(),
     )
     for (const o of documented) assert.ok(o.op.responses[409], `${o.path} documents 409`)
   })

@@ -13,6 +13,7 @@ describe('switchboard CLI', () => {
   let server: ChildProcess | undefined
   let env: NodeJS.ProcessEnv
   let adminKey = ''
+  let firstOutput = ''
 
   const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
     spawnSync(process.execPath, [...CLI, ...args], {
@@ -39,8 +40,9 @@ describe('switchboard CLI', () => {
       server?.stdout?.on('data', (c: Buffer) => {
         out += c.toString()
         const m = /sb_live_[0-9A-Za-z]{38}/.exec(out)
-        if (m) {
+        if (m && /whsec_\S+/.test(out)) {
           clearTimeout(timer)
+          firstOutput = out
           resolve(m[0])
         }
       })
@@ -74,6 +76,25 @@ describe('switchboard CLI', () => {
     assert.match(cli(['keys', 'list']).stdout, /revoked/)
     const bad = cli(['keys', 'create', '--name', 'x', '--scopes', 'everything'])
     assert.equal(bad.status, 2)
+  })
+
+  test('first start prints the webhook secret beside the admin key; webhooks secret prints it', () => {
+    const printed = /whsec_\S+/.exec(firstOutput)?.[0]
+    assert.ok(printed)
+    const shown = cli(['webhooks', 'secret'])
+    assert.equal(shown.status, 0, shown.stderr)
+    assert.equal(shown.stdout.trim(), printed)
+    const rotated = cli(['webhooks', 'rotate', '--overlap', '60'])
+    assert.equal(rotated.status, 0, rotated.stderr)
+    const fresh = rotated.stdout.trim()
+    assert.match(fresh, /^whsec_/)
+    assert.notEqual(fresh, printed)
+    assert.match(rotated.stderr, /previous secret also signs until/)
+    assert.equal(cli(['webhooks', 'secret']).stdout.trim(), fresh)
+    const configured = cli(['webhooks', 'rotate'], { WEBHOOK_SECRET: printed })
+    assert.equal(configured.status, 1)
+    assert.match(configured.stderr, /WEBHOOK_SECRET is set/)
+    assert.match(cli(['webhooks', 'endpoints']).stdout, /No webhook endpoints/)
   })
 
   test('send and messages show go through the API', async () => {

@@ -59,9 +59,14 @@ export interface TestSwitchboard {
  */
 export async function startTestSwitchboard(
   env: Record<string, string> = {},
-  opts: { role?: Role; db?: TestDb } = {},
+  opts: {
+    role?: Role
+    db?: TestDb
+    /** Start on this database (a restart); the caller drops it. Default: a fresh one. */
+    database?: Awaited<ReturnType<typeof freshDatabase>>
+  } = {},
 ): Promise<TestSwitchboard> {
-  const database = await freshDatabase(opts.db)
+  const database = opts.database ?? (await freshDatabase(opts.db))
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     SIMULATOR_DLR_DELAY_MS: '5',
@@ -94,7 +99,7 @@ export async function startTestSwitchboard(
     auth: (key = keys.admin) => ({ authorization: `Bearer ${key}` }),
     close: async () => {
       await sb.stop()
-      await database.drop()
+      if (!opts.database) await database.drop()
     },
   }
 }

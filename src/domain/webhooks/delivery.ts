@@ -6,7 +6,8 @@ export interface WebhookDeliveryRecord {
   url: string
   event_type: string
   payload: string
-  status: 'pending' | 'succeeded' | 'failed'
+  /** `dropped`: its endpoint was removed from the configuration before it was delivered. */
+  status: 'pending' | 'succeeded' | 'failed' | 'dropped'
   attempts: number
   next_attempt_at: number | null
   lease_owner: string | null
