@@ -3,11 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadClientConfig, loadConfig } from './config.js'
 
 test('defaults: SQLite under ./data, port 3000, simulator provider', () => {
   const c = loadConfig({})
   assert.equal(c.port, 3000)
+  assert.equal(c.host, '127.0.0.1', 'only this machine can reach a server started as-is')
   assert.deepEqual(c.database, {
     kind: 'sqlite',
     path: './data/switchboard.db',
@@ -74,4 +75,15 @@ test('a lease shorter than the provider timeout is refused', () => {
     () => loadConfig({ WORKER_LEASE_MS: '10000', PROVIDER_TIMEOUT_MS: '15000' }),
     /WORKER_LEASE_MS \(10000\) must be longer than PROVIDER_TIMEOUT_MS/,
   )
+})
+
+test('the CLI reaches the server at SWITCHBOARD_URL, an http(s) URL, by default the local one', () => {
+  assert.equal(loadClientConfig({}).url, 'http://127.0.0.1:3000')
+  assert.equal(
+    loadClientConfig({ SWITCHBOARD_URL: 'https://sb.example/' }).url,
+    'https://sb.example',
+  )
+  for (const bad of ['localhost:3000', '127.0.0.1:3000', 'ftp://h', 'http://', 'http://[::1']) {
+    assert.throws(() => loadClientConfig({ SWITCHBOARD_URL: bad }), ConfigError, bad)
+  }
 })

@@ -175,7 +175,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
   r.problems.push(...fileProblems)
 
   const port = r.int('PORT', 3000, 0, 65535)
-  const host = r.str('HOST', '0.0.0.0')
+  const host = r.str('HOST', '127.0.0.1')
   const dbUrl = r.str('DATABASE_URL', 'sqlite:./data/switchboard.db')
   let database: Config['database']
   if (/^postgres(ql)?:\/\//.test(dbUrl)) {
@@ -320,10 +320,11 @@ export function loadClientConfig(env: Source = process.env): {
   url: string
   apiKey: string | undefined
 } {
-  return {
-    url: (env.SWITCHBOARD_URL || 'http://127.0.0.1:3000').replace(/\/$/, ''),
-    apiKey: env.SWITCHBOARD_API_KEY || undefined,
+  const url = (env.SWITCHBOARD_URL || 'http://127.0.0.1:3000').replace(/\/$/, '')
+  if (!/^https?:\/\/[^/]/i.test(url) || !URL.canParse(url)) {
+    throw new ConfigError([`SWITCHBOARD_URL must be an http:// or https:// URL (got "${url}")`])
   }
+  return { url, apiKey: env.SWITCHBOARD_API_KEY || undefined }
 }
 
 export function isWebhookSecret(s: string): boolean {

@@ -5,18 +5,49 @@ interface ApiError {
   error?: { code?: string; message?: string; details?: unknown }
 }
 
+const CONNECT_FAILURES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  ETIMEDOUT: 'timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+}
+
+/** Why fetch could not reach the server, in words, from the cause undici attaches. */
+function connectFailure(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause
+  const code = typeof cause?.code === 'string' ? cause.code : undefined
+  if (code !== undefined) return CONNECT_FAILURES[code] ?? code
+  return typeof cause?.message === 'string' ? cause.message : String(err)
+}
+
 async function api(method: string, path: string, body?: unknown): Promise<unknown> {
   // The CLI is a client of the HTTP API like any other application.
   const { url: base, apiKey: key } = loadClientConfig()
-  if (!key) throw new Error('Set SWITCHBOARD_API_KEY to an API key (switchboard keys create).')
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? null : JSON.stringify(body),
-  })
+  if (!key) {
+    throw new Error(
+      'Set SWITCHBOARD_API_KEY to an API key: the admin key printed at first start, or one from `npx switchboard keys create`.',
+    )
+  }
+  let res: Response
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? null : JSON.stringify(body),
+    })
+  } catch (err) {
+    throw new Error(
+      `could not reach Switchboard at ${base} (${connectFailure(err)}); start it with npm start or set SWITCHBOARD_URL`,
+      { cause: err },
+    )
+  }
   const json: unknown = await res.json().catch(() => ({}))
   if (!res.ok) {
     const e = (json as ApiError).error

@@ -2,6 +2,7 @@ import { loadConfig, type Config } from '../config.js'
 import { startSwitchboard, type Role } from '../main.js'
 import { openDb } from '../store/db.js'
 import { CliUsageError, parse } from './args.js'
+import { createStopSignalHandler } from './stop-signal.handler.js'
 
 export async function runMigrate(config: Config): Promise<number> {
   const db = openDb(config.database)
@@ -40,19 +41,11 @@ export async function runStart(args: string[]): Promise<number> {
       ].join('\n'),
     )
   }
-  let signals = 0
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++
-    if (signals > 1) process.exit(130)
-    sb.logger.info({ signal }, 'shutting down')
-    sb.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        sb.logger.error({ err }, 'shutdown failed')
-        process.exit(1)
-      },
-    )
-  }
+  const onSignal = createStopSignalHandler({
+    stop: () => sb.stop(),
+    logger: sb.logger,
+    exit: (code) => process.exit(code),
+  })
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
   return 0

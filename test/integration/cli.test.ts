@@ -117,6 +117,25 @@ describe('switchboard CLI', () => {
     assert.match(invalid.stderr, /invalid_phone_number/)
   })
 
+  test('an API command that cannot reach the server names the URL it tried and the setting', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`
+    const r = cli(['messages', 'list'], { SWITCHBOARD_URL: closed, SWITCHBOARD_API_KEY: adminKey })
+    assert.equal(r.status, 1)
+    assert.equal(
+      r.stderr.trim(),
+      `could not reach Switchboard at ${closed} (connection refused); start it with npm start or set SWITCHBOARD_URL`,
+    )
+    const invalid = cli(['send', '+14155550100', 'hi'], {
+      SWITCHBOARD_URL: 'localhost:3000',
+      SWITCHBOARD_API_KEY: adminKey,
+    })
+    assert.equal(invalid.status, 78)
+    assert.match(invalid.stderr, /SWITCHBOARD_URL must be an http:\/\/ or https:\/\/ URL/)
+    const noKey = cli(['messages', 'list'], { SWITCHBOARD_API_KEY: '' })
+    assert.equal(noKey.status, 1)
+    assert.match(noKey.stderr, /SWITCHBOARD_API_KEY.*admin key printed at first start/)
+  })
+
   test('a configuration error lists every problem and exits 78', () => {
     const r = cli(['migrate'], { PORT: 'x', MAX_SEGMENTS: '-1' })
     assert.equal(r.status, 78)

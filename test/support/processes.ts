@@ -12,7 +12,7 @@ import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { Store } from '../../src/store/store.js'
 
 /** The repository root: children run `src/cli/run.ts` from here. */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 export async function freePort(): Promise<number> {
   const server = createServer()
@@ -76,6 +76,20 @@ const CONFIG_KEYS = new Set([
   'SHUTDOWN_TIMEOUT_MS',
 ])
 
+/**
+ * The environment for a child Switchboard: only the test's own settings configure it, never
+ * the developer's shell; and the test runner's marker for its children is dropped (a
+ * Switchboard child is not a test file).
+ */
+export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !CONFIG_PREFIX.test(k) && !CONFIG_KEYS.has(k) && k !== 'NODE_TEST_CONTEXT',
+    ),
+  )
+  return { ...base, ...env }
+}
+
 const live = new Set<ChildProcess>()
 // Last resort if the test process itself exits without running its hooks.
 process.once('exit', () => {
@@ -88,17 +102,10 @@ export function spawnSwitchboard(
   role: 'api' | 'worker' | 'all',
   env: Record<string, string>,
 ): SwitchboardProcess {
-  // Only the test's own settings configure the child, never the developer's shell; and the
-  // test runner's marker for its children is dropped (a Switchboard child is not a test file).
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !CONFIG_PREFIX.test(k) && !CONFIG_KEYS.has(k) && k !== 'NODE_TEST_CONTEXT',
-    ),
-  )
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/run.ts', 'start', '--role', role],
-    { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
   )
   live.add(proc)
   let tail = ''
