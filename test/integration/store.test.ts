@@ -9,6 +9,7 @@ import type { MessageRecord } from '../../src/domain/messages/message.js'
 import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { ReportIngestor } from '../../src/queue/report.ingestor.js'
 import { openDb } from '../../src/store/db.js'
+import { providerRecords } from '../../src/store/provider-records.js'
 import { packRows } from '../../src/store/rows.js'
 import { Store } from '../../src/store/store.js'
 import pino from 'pino'
@@ -401,6 +402,66 @@ describe('store and queue guarantees', () => {
     assert.equal(after?.sent_at, clock + 3)
     assert.equal(after?.completed_at, null)
     assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'queued', 'sent'])
+  })
+
+  test('a provider reads the messages it accepted and has not reported final, a page at a time', async () => {
+    const messages = make(25)
+    await insert(messages)
+    const claimed = await store.tx(() => store.messages.claim('w', 100, clock, 30_000))
+    const mine = messages.slice(0, 22).map((m) => m.id)
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w',
+        claimed
+          .filter((m) => messages.some((x) => x.id === m.id))
+          .map((m) => ({
+            kind: 'sent' as const,
+            id: m.id,
+            provider: mine.includes(m.id) ? 'sim-a' : 'sim-b',
+            providerMessageId: `A-${m.id}`,
+          })),
+        clock + 3,
+      ),
+    )
+    // Two of them are reported final already: nothing is owed for them.
+    const reported = mine.slice(0, 2)
+    await store.tx(() =>
+      store.messages.applyReports(
+        'sim-a',
+        reported.map((id) => ({
+          type: 'status' as const,
+          messageId: id,
+          providerMessageId: `A-${id}`,
+          status: 'delivered' as const,
+          at: clock + 4,
+        })),
+        clock + 4,
+      ),
+    )
+    const pages: (readonly {
+      id: string
+      to: string
+      providerMessageId: string
+      sentAt: number
+    }[])[] = []
+    for await (const page of providerRecords(store.db, 'sim-a', 7).awaitingReport()) {
+      pages.push(page)
+    }
+    assert.ok(pages.every((p) => p.length <= 7))
+    const owed = pages.flat()
+    const expected = mine.filter((id) => !reported.includes(id))
+    // Earlier tests left messages of other providers: only this provider's are read.
+    assert.deepEqual(
+      owed.map((m) => m.id),
+      [...expected].sort(),
+    )
+    const first = messages.find((m) => m.id === owed[0]?.id)
+    assert.deepEqual(owed[0], {
+      id: first?.id,
+      to: first?.to_number,
+      providerMessageId: `A-${first?.id}`,
+      sentAt: clock + 3,
+    })
   })
 
   test('retry returns the message to the queue at its time; cancel only before sending', async () => {
