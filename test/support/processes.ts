@@ -74,6 +74,7 @@ const CONFIG_KEYS = new Set([
   'PROVIDER_TIMEOUT_MS',
   'IDEMPOTENCY_TTL_HOURS',
   'SHUTDOWN_TIMEOUT_MS',
+  'ALLOW_PREMIUM_DESTINATIONS',
 ])
 
 const live = new Set<ChildProcess>()
