@@ -6,6 +6,7 @@ import type { ReportIngestor } from './queue/report.ingestor.js'
 import { SendWorker } from './queue/send.worker.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './queue/webhook.worker.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
+import { providerRecords } from './store/provider-records.js'
 import type { Store } from './store/store.js'
 
 export interface BackgroundOptions {
@@ -35,7 +36,9 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   const { config, store, logger, now } = o
   const defaultProvider = [...o.providers.values()][0]
   if (!defaultProvider) throw new Error('no provider configured')
-  for (const p of o.providers.values()) await p.start?.(o.reports.sink)
+  for (const p of o.providers.values()) {
+    await p.start?.(o.reports.sink, providerRecords(store.db, p.name))
+  }
   const sendWorker = new SendWorker({
     store,
     route: () => defaultProvider,

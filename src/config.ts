@@ -21,6 +21,8 @@ export interface Config {
     readonly defaultValidityPeriod: number
     readonly maxValidityPeriod: number
     readonly maxScheduleAheadSeconds: number
+    /** Premium-rate and shared-cost destinations are refused unless this is set. */
+    readonly allowPremiumDestinations: boolean
   }
   readonly worker: {
     readonly batchSize: number
@@ -257,6 +259,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       defaultValidityPeriod: r.int('DEFAULT_VALIDITY_PERIOD', 36_000, 1),
       maxValidityPeriod: r.int('MAX_VALIDITY_PERIOD', 7 * 86_400, 1),
       maxScheduleAheadSeconds: r.int('MAX_SCHEDULE_AHEAD', 35 * 86_400, 1),
+      allowPremiumDestinations: r.bool('ALLOW_PREMIUM_DESTINATIONS', false),
     },
     worker: {
       batchSize: r.int('WORKER_BATCH_SIZE', 500, 1, 10_000),

@@ -69,6 +69,11 @@ export const errors = {
     422,
     'The message body needs more segments than allowed',
   ),
+  destination_not_allowed: defineError(
+    'destination_not_allowed',
+    422,
+    'The destination is not allowed on this server',
+  ),
   invalid_sender: defineError(
     'invalid_sender',
     422,

@@ -13,14 +13,34 @@ export interface SmsProvider {
   /** Instance name from configuration, e.g. "twilio-us" or "simulator". */
   readonly name: string
   send(sms: OutboundSms, signal: AbortSignal): Promise<SendResult>
-  /** Starts background work (delivery report timers, SMPP binds). Events go to `sink`. */
-  start?(sink: ProviderEventSink): Promise<void> | void
+  /**
+   * Starts background work (delivery report timers, SMPP binds). Events go to `sink`.
+   * `records` lets a provider that keeps reports in memory (the simulator) find the messages
+   * it accepted before a restart whose reports it still owes.
+   */
+  start?(sink: ProviderEventSink, records?: ProviderRecords): Promise<void> | void
   /** Stops background work; pending reports that were not pushed are dropped by the provider. */
   stop?(): Promise<void> | void
   /** HTTP-callback providers: constant-time signature check of a provider webhook. */
   verifyWebhook?(req: WebhookRequest): boolean
   /** HTTP-callback providers: status reports and inbound SMS carried by one webhook. */
   parseWebhook?(req: WebhookRequest): ProviderEvent[]
+}
+
+/** What Switchboard has recorded of a provider's work, for the provider to read at start. */
+export interface ProviderRecords {
+  /** This provider's messages recorded `sent` and not reported final yet, a page at a time. */
+  awaitingReport(): AsyncIterable<readonly AwaitingReport[]>
+}
+
+/** A message a provider accepted and has not reported final. */
+export interface AwaitingReport {
+  readonly id: string
+  /** E.164 destination. */
+  readonly to: string
+  readonly providerMessageId: string
+  /** Epoch milliseconds the acceptance was recorded. */
+  readonly sentAt: number
 }
 
 export interface OutboundSms {

@@ -95,6 +95,9 @@ class Changes {
  * than the UPDATE itself.
  */
 const LEAN_RETURNING = 'id, status_callback'
+/** Statuses before `sent`: a report finding a message in one of them implies it was sent. */
+const PRE_SENT = statusesBelow('sent')
+const PRE_SENT_IN = PRE_SENT.map(() => '?').join(', ')
 type ChangedRow = Pick<MessageRecord, 'id' | 'status_callback'>
 
 /** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
@@ -204,9 +207,10 @@ export class MessageRepo {
         if (sent[0]) {
           changes.add(sent[0].id, yield* this.#fanoutRow(sent[0], whole), 'sent', null, null, now)
         } else {
-          // A delivery report already moved it on: keep its status, record the provider id.
+          // A delivery report already moved it on (and wrote the `sent` step): keep its status
+          // and the time the report implied, record the provider id.
           yield run(
-            'UPDATE messages SET provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?',
+            'UPDATE messages SET provider = ?, provider_message_id = ?, sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?',
             [w.provider, w.providerMessageId, now, now, w.id, owner],
           )
         }
@@ -251,65 +255,112 @@ export class MessageRepo {
     const returning = whole ? '*' : LEAN_RETURNING
     const key = (r: StatusReport) => r.messageId ?? r.providerMessageId
     for (const r of [...reports].sort((a, b) => (key(a) < key(b) ? -1 : 1))) {
-      const below = statusesBelow(r.status)
-      const inList = below.map(() => '?').join(', ')
       const final = r.status !== 'sent'
-      // Usually the message already carries this provider's id (its send was recorded): then
-      // the provider columns stay out of SET, so SQLite leaves the messages_provider_ref entry
-      // alone (it rewrites an index whenever one of its columns is assigned, even unchanged).
-      const set =
-        'UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), completed_at = ?, updated_at = ?'
-      const setParams = [r.status, r.errorCode ?? null, final ? r.at : null, now]
-      // Otherwise (a report that overtook the send's outcome) the report fills them in.
-      const setAll = `${set}, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?)`
-      const setAllParams = [...setParams, provider, r.providerMessageId]
-      let updated: ChangedRow[]
-      if (r.messageId) {
-        updated = (yield rows(
-          `${set} WHERE id = ? AND provider = ? AND provider_message_id IS NOT NULL AND status IN (${inList}) RETURNING ${returning}`,
-          [...setParams, r.messageId, provider, ...below],
-        )) as ChangedRow[]
-        if (!updated[0]) {
-          updated = (yield rows(
-            `${setAll} WHERE id = ? AND (provider IS NULL OR provider = ?) AND status IN (${inList}) RETURNING ${returning}`,
-            [...setAllParams, r.messageId, provider, ...below],
-          )) as ChangedRow[]
-        }
-      } else {
-        // Matched by the provider's id: the provider columns already hold these values.
-        updated = (yield rows(
-          `${set} WHERE provider = ? AND provider_message_id = ? AND status IN (${inList}) RETURNING ${returning}`,
-          [...setParams, provider, r.providerMessageId, ...below],
-        )) as ChangedRow[]
+      let updated = final ? yield* this.#reportAfterSent(provider, r, now, returning) : []
+      let skippedSent = false
+      if (!updated[0]) {
+        updated = yield* this.#reportBeforeSent(provider, r, now, returning)
+        skippedSent = final
+      }
+      if (!updated[0]) {
+        // Nothing moved: a late or repeated report (ignored), or no such message yet (parked).
+        const found = (
+          r.messageId
+            ? yield rows(
+                'SELECT status FROM messages WHERE id = ? AND (provider IS NULL OR provider = ?)',
+                [r.messageId, provider],
+              )
+            : yield rows(
+                'SELECT status FROM messages WHERE provider = ? AND provider_message_id = ?',
+                [provider, r.providerMessageId],
+              )
+        ) as { status: MessageStatus }[]
+        if (!found[0]) unmatched.push(r)
+        // PostgreSQL: the send's outcome committed while the second UPDATE waited for the row,
+        // which then no longer matched it; the first one now does.
+        if (found[0]?.status !== 'sent' || !final) continue
+        updated = yield* this.#reportAfterSent(provider, r, now, returning)
+        skippedSent = false
       }
       const row = updated[0]
-      if (row) {
-        changes.add(
-          row.id,
-          yield* this.#fanoutRow(row, whole),
-          r.status,
-          r.errorCode ?? null,
-          null,
-          now,
-        )
-        continue
+      if (!row) continue
+      const m = yield* this.#fanoutRow(row, whole)
+      if (skippedSent) {
+        // Every timeline reads queued -> sending -> sent -> final: write the missing step,
+        // presenting the message as it was then.
+        const sent: MessageRecord | null = m && {
+          ...m,
+          status: 'sent',
+          error_code: null,
+          completed_at: null,
+        }
+        changes.add(row.id, sent, 'sent', null, 'implied by a delivery report', now)
       }
-      // Nothing moved: a late or repeated report (ignored), or no such message yet (parked).
-      const exists = (
-        r.messageId
-          ? yield rows(
-              'SELECT id FROM messages WHERE id = ? AND (provider IS NULL OR provider = ?)',
-              [r.messageId, provider],
-            )
-          : yield rows('SELECT id FROM messages WHERE provider = ? AND provider_message_id = ?', [
-              provider,
-              r.providerMessageId,
-            ])
-      ) as unknown[]
-      if (exists.length === 0) unmatched.push(r)
+      changes.add(row.id, m, r.status, r.errorCode ?? null, null, now)
     }
     yield* changes.write()
     return unmatched
+  }
+
+  /**
+   * A final report for a message recorded `sent` (the usual case): it already carries this
+   * provider's id, so the provider columns stay out of SET and SQLite leaves the
+   * messages_provider_ref entry alone (it rewrites an index whenever one of its columns is
+   * assigned, even unchanged).
+   */
+  *#reportAfterSent(
+    provider: string,
+    r: StatusReport,
+    now: number,
+    returning: string,
+  ): Generator<Query, ChangedRow[], unknown> {
+    const set =
+      "UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), completed_at = ?, updated_at = ? WHERE status = 'sent' AND "
+    const params = [r.status, r.errorCode ?? null, r.at, now]
+    return (
+      r.messageId
+        ? yield rows(`${set}id = ? AND provider = ? RETURNING ${returning}`, [
+            ...params,
+            r.messageId,
+            provider,
+          ])
+        : yield rows(`${set}provider = ? AND provider_message_id = ? RETURNING ${returning}`, [
+            ...params,
+            provider,
+            r.providerMessageId,
+          ])
+    ) as ChangedRow[]
+  }
+
+  /**
+   * A report for a message not recorded `sent`: it overtook the worker's record of the send,
+   * or came for an attempt whose answer was lost (a timeout). The report implies the message
+   * was sent: it fills the provider ids and `sent_at`, and its own error code (or none)
+   * replaces a retry's.
+   */
+  *#reportBeforeSent(
+    provider: string,
+    r: StatusReport,
+    now: number,
+    returning: string,
+  ): Generator<Query, ChangedRow[], unknown> {
+    const match = r.messageId
+      ? 'id = ? AND (provider IS NULL OR provider = ?)'
+      : 'provider = ? AND provider_message_id = ?'
+    return (yield rows(
+      `UPDATE messages SET status = ?, error_code = ?, error_message = NULL, sent_at = COALESCE(sent_at, ?), completed_at = ?, updated_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?) WHERE ${match} AND status IN (${PRE_SENT_IN}) RETURNING ${returning}`,
+      [
+        r.status,
+        r.errorCode ?? null,
+        r.at,
+        r.status === 'sent' ? null : r.at,
+        now,
+        provider,
+        r.providerMessageId,
+        ...(r.messageId ? [r.messageId, provider] : [provider, r.providerMessageId]),
+        ...PRE_SENT,
+      ],
+    )) as ChangedRow[]
   }
 
   /**

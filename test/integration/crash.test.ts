@@ -242,3 +242,64 @@ test(
     )
   },
 )
+
+// The built-in simulator holds its pending reports in memory: killed with Switchboard, it must
+// still report what it accepted once Switchboard runs again, as the provider it stands for would.
+test(
+  `SIGKILL while the built-in simulator holds reports leaves no message sent (${TEST_DB})`,
+  { timeout: 90_000 },
+  async () => {
+    const db = await freshDatabase()
+    try {
+      const key = await createAdminKey(db.env)
+      const ownPort = await freePort()
+      const url = `http://127.0.0.1:${ownPort}`
+      const env = (dlrDelayMs: number) => ({
+        ...db.env,
+        PORT: String(ownPort),
+        HOST: '127.0.0.1',
+        PUBLIC_URL: url,
+        LOG_LEVEL: 'warn',
+        SIMULATOR_DLR_DELAY_MS: String(dlrDelayMs),
+      })
+      const count = (status: string) =>
+        withDb(db.env, (d) =>
+          d.kysely
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('status', '=', status as 'sent')
+            .executeTakeFirstOrThrow()
+            .then((r) => Number(r.n)),
+        )
+      const until = async (what: string, done: () => Promise<boolean>) => {
+        const deadline = Date.now() + 30_000
+        while (!(await done())) {
+          if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+          await new Promise((r) => setTimeout(r, 200))
+        }
+      }
+
+      // Reports are due in ten minutes: the kill finds every one of them pending.
+      const first = spawnSwitchboard('embedded#1', 'all', env(600_000))
+      children.push(first)
+      await waitReady(first, url)
+      const client = apiClient(url, key, 1)
+      const res = await client.post('/v1/messages/batch', {
+        messages: Array.from({ length: 300 }, (_, i) => message(100_000 + i)),
+      })
+      await client.close()
+      assert.equal(res.status, 202, JSON.stringify(res.body))
+      await until('every message sent', async () => (await count('sent')) === 300)
+      await first.kill()
+
+      const second = spawnSwitchboard('embedded#2', 'all', env(5))
+      children.push(second)
+      await waitReady(second, url)
+      await until('every message delivered', async () => (await count('delivered')) === 300)
+      assert.equal(await count('sent'), 0)
+      await second.stop()
+    } finally {
+      await db.drop()
+    }
+  },
+)

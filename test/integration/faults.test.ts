@@ -123,6 +123,12 @@ describe(`transient provider failures (${TEST_DB})`, () => {
         (r) => [r.id, r.attempts],
       ),
     )
+    const leftovers = await t.sb.store.db.kysely
+      .selectFrom('messages')
+      .select('id')
+      .where((eb) => eb.or([eb('error_code', 'is not', null), eb('sent_at', 'is', null)]))
+      .execute()
+    assert.deepEqual(leftovers, [], 'delivered messages carry no retry error and a sentAt')
     const retriesByCode = new Map<string, number>()
     let retried = 0
     for (const id of ids) {
@@ -131,6 +137,9 @@ describe(`transient provider failures (${TEST_DB})`, () => {
       const retries = timeline.filter((e) => e.status === 'queued' && e.error_code !== null)
       assert.equal(sending.length, attempts.get(id), `${id}: one sending event per attempt`)
       assert.equal(timeline.at(-1)?.status, 'delivered', id)
+      // A timed-out attempt the provider still delivered gets its sent step too.
+      assert.equal(timeline.at(-2)?.status, 'sent', id)
+      assert.equal(timeline.filter((e) => e.status === 'sent').length, 1, id)
       // A timed-out attempt may still be delivered (and reported) before its retry is claimed.
       assert.ok(
         retries.length === sending.length - 1 || retries.length === sending.length,
@@ -186,6 +195,7 @@ describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () 
       SIMULATOR_RULES: JSON.stringify([
         { match: '+1212555', outcome: 'invalid_number' },
         { match: '+1303555', outcome: 'server_error' },
+        { match: '+1505555', outcome: 'timeout' },
       ]),
     })
     api = client(t)
@@ -222,6 +232,30 @@ describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () 
     assert.equal(after.attempts - before.attempts, 20, 'the simulator saw one attempt each')
     assert.equal(after.rejected - before.rejected, 20)
     assert.equal(after.accepted, before.accepted)
+  })
+
+  test('a timed-out attempt the provider delivers reads queued -> sending -> sent -> delivered, without the error', async () => {
+    const m = await api.send({ to: '+15055550100', body: 'slow answer' })
+    // Every attempt times out on our side, but the provider took it and reports delivery.
+    const done = await waitFor(
+      async () => {
+        const x = await api.get(m.id)
+        return x.status === 'delivered' ? x : undefined
+      },
+      10_000,
+      'delivered',
+    )
+    assert.equal(done.errorCode, null)
+    assert.ok(done.sentAt !== null, 'sentAt is filled from the report')
+    const steps = done.events.map((e) => e.status)
+    assert.equal(steps.at(-1), 'delivered')
+    assert.equal(steps.at(-2), 'sent')
+    assert.deepEqual(steps.slice(0, 2), ['queued', 'sending'])
+    assert.equal(steps.filter((s) => s === 'sent').length, 1)
+    assert.ok(
+      done.events.some((e) => e.errorCode === 'provider_timeout'),
+      'the retry is recorded',
+    )
   })
 
   test('an always-failing destination expires with its validity period', async () => {

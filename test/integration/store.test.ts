@@ -9,6 +9,7 @@ import type { MessageRecord } from '../../src/domain/messages/message.js'
 import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { ReportIngestor } from '../../src/queue/report.ingestor.js'
 import { openDb } from '../../src/store/db.js'
+import { providerRecords } from '../../src/store/provider-records.js'
 import { packRows } from '../../src/store/rows.js'
 import { Store } from '../../src/store/store.js'
 import pino from 'pino'
@@ -295,7 +296,172 @@ describe('store and queue guarantees', () => {
     assert.equal(after?.status, 'delivered')
     assert.equal(after?.provider_message_id, 'Q1')
     assert.equal(after?.lease_owner, null)
-    assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'delivered'])
+    assert.equal(after?.sent_at, clock, 'the time the report implied stays')
+    assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'sent', 'delivered'])
+  })
+
+  test('a report after a timed-out attempt clears the retry error, fills sentAt and the sent step', async () => {
+    const [m, u] = make(2)
+    assert.ok(m && u)
+    const hooked = { ...m, status_callback: 'https://hooks.example.com/timeout' }
+    await insert([hooked, u])
+    await store.tx(() => store.messages.claim('w', 10, clock, 30_000))
+    // The provider took both attempts but its answers never came back: retries are queued.
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w',
+        [m, u].map((x) => ({
+          kind: 'retry' as const,
+          id: x.id,
+          provider: 'sim',
+          nextAttemptAt: clock + 10_000,
+          errorCode: 'provider_timeout',
+          errorMessage: 'no answer',
+        })),
+        clock + 1,
+      ),
+    )
+    const report = (id: string, ok: boolean) => ({
+      type: 'status' as const,
+      messageId: id,
+      providerMessageId: `T-${id}`,
+      status: ok ? ('delivered' as const) : ('undelivered' as const),
+      ...(ok ? {} : { errorCode: 'undeliverable' as const }),
+      at: clock + 5,
+    })
+    await store.tx(() =>
+      store.messages.applyReports('sim', [report(m.id, true), report(u.id, false)], clock + 6),
+    )
+    const delivered = await store.getMessage(m.id)
+    assert.equal(delivered?.status, 'delivered')
+    assert.equal(delivered?.error_code, null)
+    assert.equal(delivered?.error_message, null)
+    assert.equal(delivered?.sent_at, clock + 5)
+    assert.equal(delivered?.provider_message_id, `T-${m.id}`)
+    assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'queued', 'sent', 'delivered'])
+    const hooks = (await store.listDeliveries(m.id)).map((d) => {
+      const p = JSON.parse(d.payload) as { type: string; data: { status: string } }
+      return `${p.type} ${p.data.status}`
+    })
+    assert.deepEqual(hooks, [
+      'message.sending sending',
+      'message.queued queued',
+      'message.sent sent',
+      'message.delivered delivered',
+    ])
+    // The report's own permanent code stays; the retry's message does not.
+    const undelivered = await store.getMessage(u.id)
+    assert.equal(undelivered?.status, 'undelivered')
+    assert.equal(undelivered?.error_code, 'undeliverable')
+    assert.equal(undelivered?.error_message, null)
+    assert.equal(undelivered?.sent_at, clock + 5)
+    assert.deepEqual(await statusEvents(u.id), [
+      'queued',
+      'sending',
+      'queued',
+      'sent',
+      'undelivered',
+    ])
+    // A repeated report changes nothing and writes no second sent step.
+    await store.tx(() => store.messages.applyReports('sim', [report(m.id, true)], clock + 7))
+    assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'queued', 'sent', 'delivered'])
+  })
+
+  test('a sent report after a timed-out attempt moves the message to sent without the error', async () => {
+    const [m] = make(1)
+    assert.ok(m)
+    await insert([m])
+    await store.tx(() => store.messages.claim('w', 10, clock, 30_000))
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w',
+        [
+          {
+            kind: 'retry',
+            id: m.id,
+            provider: 'sim',
+            nextAttemptAt: clock + 10_000,
+            errorCode: 'provider_timeout',
+            errorMessage: null,
+          },
+        ],
+        clock + 1,
+      ),
+    )
+    const sent = {
+      type: 'status' as const,
+      messageId: m.id,
+      providerMessageId: 'S1',
+      status: 'sent' as const,
+      at: clock + 3,
+    }
+    await store.tx(() => store.messages.applyReports('sim', [sent], clock + 4))
+    const after = await store.getMessage(m.id)
+    assert.equal(after?.status, 'sent')
+    assert.equal(after?.error_code, null)
+    assert.equal(after?.sent_at, clock + 3)
+    assert.equal(after?.completed_at, null)
+    assert.deepEqual(await statusEvents(m.id), ['queued', 'sending', 'queued', 'sent'])
+  })
+
+  test('a provider reads the messages it accepted and has not reported final, a page at a time', async () => {
+    const messages = make(25)
+    await insert(messages)
+    const claimed = await store.tx(() => store.messages.claim('w', 100, clock, 30_000))
+    const mine = messages.slice(0, 22).map((m) => m.id)
+    await store.tx(() =>
+      store.messages.recordOutcomes(
+        'w',
+        claimed
+          .filter((m) => messages.some((x) => x.id === m.id))
+          .map((m) => ({
+            kind: 'sent' as const,
+            id: m.id,
+            provider: mine.includes(m.id) ? 'sim-a' : 'sim-b',
+            providerMessageId: `A-${m.id}`,
+          })),
+        clock + 3,
+      ),
+    )
+    // Two of them are reported final already: nothing is owed for them.
+    const reported = mine.slice(0, 2)
+    await store.tx(() =>
+      store.messages.applyReports(
+        'sim-a',
+        reported.map((id) => ({
+          type: 'status' as const,
+          messageId: id,
+          providerMessageId: `A-${id}`,
+          status: 'delivered' as const,
+          at: clock + 4,
+        })),
+        clock + 4,
+      ),
+    )
+    const pages: (readonly {
+      id: string
+      to: string
+      providerMessageId: string
+      sentAt: number
+    }[])[] = []
+    for await (const page of providerRecords(store.db, 'sim-a', 7).awaitingReport()) {
+      pages.push(page)
+    }
+    assert.ok(pages.every((p) => p.length <= 7))
+    const owed = pages.flat()
+    const expected = mine.filter((id) => !reported.includes(id))
+    // Earlier tests left messages of other providers: only this provider's are read.
+    assert.deepEqual(
+      owed.map((m) => m.id),
+      [...expected].sort(),
+    )
+    const first = messages.find((m) => m.id === owed[0]?.id)
+    assert.deepEqual(owed[0], {
+      id: first?.id,
+      to: first?.to_number,
+      providerMessageId: `A-${first?.id}`,
+      sentAt: clock + 3,
+    })
   })
 
   test('retry returns the message to the queue at its time; cancel only before sending', async () => {

@@ -1,7 +1,13 @@
 import { parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max'
 
 export type PhoneParse =
-  | { ok: true; e164: string; country: string | undefined }
+  | {
+      ok: true
+      e164: string
+      country: string | undefined
+      /** A premium-rate or shared-cost number: the classic toll-fraud destination. */
+      premium: 'PREMIUM_RATE' | 'SHARED_COST' | undefined
+    }
   | { ok: false; reason: 'not_a_number' | 'invalid_country' | 'too_short' | 'too_long' | 'invalid' }
 
 const CACHE_LIMIT = 50_000
@@ -33,7 +39,10 @@ function parseUncached(input: string, defaultCountry?: string): PhoneParse {
       extract: false,
     })
     if (!phone.isValid()) return { ok: false, reason: 'invalid' }
-    return { ok: true, e164: phone.number, country: phone.country }
+    // The number type costs a second metadata lookup; the result is memoised with the rest.
+    const type = phone.getType()
+    const premium = type === 'PREMIUM_RATE' || type === 'SHARED_COST' ? type : undefined
+    return { ok: true, e164: phone.number, country: phone.country, premium }
   } catch (err) {
     const m = err instanceof Error ? err.message : ''
     if (m === 'INVALID_COUNTRY') return { ok: false, reason: 'invalid_country' }

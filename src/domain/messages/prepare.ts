@@ -24,6 +24,8 @@ export interface MessagePolicy {
   readonly defaultValidityPeriod: number
   readonly maxValidityPeriod: number
   readonly maxScheduleAheadSeconds: number
+  /** Send to premium-rate and shared-cost destinations (refused by default: toll fraud). */
+  readonly allowPremiumDestinations: boolean
 }
 
 export type PrepareResult =
@@ -59,6 +61,9 @@ export function prepareMessage(
   const { now, policy } = ctx
   const to = parsePhone(req.to, policy.defaultCountry)
   if (!to.ok) return fail(errors.invalid_phone_number, { field: 'to', reason: to.reason })
+  if (to.premium !== undefined && !policy.allowPremiumDestinations) {
+    return fail(errors.destination_not_allowed, { field: 'to', numberType: to.premium })
+  }
 
   let from: string | null = null
   if (req.from !== undefined) {

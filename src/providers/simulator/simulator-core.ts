@@ -92,7 +92,7 @@ export class SimulatorCore {
   // Time-ordered report queue as parallel arrays; entries before #head are consumed.
   #due: number[] = []
   #qId: string[] = []
-  #qAcceptance: number[] = []
+  #qSid: string[] = []
   #qStatus: number[] = []
   #head = 0
   #timer: NodeJS.Timeout | undefined
@@ -182,6 +182,19 @@ export class SimulatorCore {
     return this.#due.length - this.#head
   }
 
+  /**
+   * Queues again the report owed for a message accepted before a restart (pending reports live
+   * in memory): the status `submit` decided then, which depends only on the seed, the message
+   * id and the destination, due `delayMs` from now. Nothing is queued without a handler.
+   */
+  requeueReport(m: { id: string; to: string; providerMessageId: string }, delayMs: number): void {
+    const rule = this.#opts.rules.find((r) => r.test(m.to))
+    const undelivered = rule
+      ? rule.outcome === 'undelivered'
+      : unitFloat(this.#seedHash, fnv1a32(m.id), SALT_UNDELIVERED, 0) < this.#opts.undeliveredRate
+    this.#queue(m.id, m.providerMessageId, undelivered, Math.max(0, delayMs))
+  }
+
   /** Attaches (or with `undefined` detaches) the report handler. */
   setReportHandler(handler: ReportHandler | undefined): void {
     this.#handler = handler
@@ -235,15 +248,18 @@ export class SimulatorCore {
     }
     this.#counts.set(id, n)
     if (n > 1 && this.#opts.dedupe) return simulatorSid(id, 1)
-    const acceptance = this.#opts.dedupe ? 1 : n
-    if (this.#handler) {
-      this.#due.push(performance.now() + this.#opts.dlrDelayMs)
-      this.#qId.push(id)
-      this.#qAcceptance.push(acceptance)
-      this.#qStatus.push(undelivered ? STATUS_UNDELIVERED : STATUS_DELIVERED)
-      this.#schedule()
-    }
-    return simulatorSid(id, acceptance)
+    const sid = simulatorSid(id, this.#opts.dedupe ? 1 : n)
+    this.#queue(id, sid, undelivered, this.#opts.dlrDelayMs)
+    return sid
+  }
+
+  #queue(id: string, sid: string, undelivered: boolean, delayMs: number): void {
+    if (!this.#handler) return
+    this.#due.push(performance.now() + delayMs)
+    this.#qId.push(id)
+    this.#qSid.push(sid)
+    this.#qStatus.push(undelivered ? STATUS_UNDELIVERED : STATUS_DELIVERED)
+    this.#schedule()
   }
 
   #schedule(): void {
@@ -266,7 +282,7 @@ export class SimulatorCore {
       const id = this.#qId[i] ?? ''
       const report: SimulatorReport = {
         messageId: id,
-        providerMessageId: simulatorSid(id, this.#qAcceptance[i]),
+        providerMessageId: this.#qSid[i] ?? '',
         status: this.#qStatus[i] === STATUS_UNDELIVERED ? 'undelivered' : 'delivered',
         at,
       }
@@ -297,7 +313,7 @@ export class SimulatorCore {
     } else if (head > 4096 && head * 2 > this.#due.length) {
       this.#due.splice(0, head)
       this.#qId.splice(0, head)
-      this.#qAcceptance.splice(0, head)
+      this.#qSid.splice(0, head)
       this.#qStatus.splice(0, head)
       this.#head = 0
     }
@@ -310,7 +326,7 @@ export class SimulatorCore {
     }
     this.#due = []
     this.#qId = []
-    this.#qAcceptance = []
+    this.#qSid = []
     this.#qStatus = []
     this.#head = 0
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, mock, test } from 'node:test'
-import type { ProviderEvent } from '../provider.js'
+import type { AwaitingReport, ProviderEvent, ProviderRecords } from '../provider.js'
 import { createSimulatorProvider } from './simulator.provider.js'
 import { makeSms, waitFor } from './test-helpers.js'
 
@@ -103,5 +103,96 @@ describe('simulator provider (in-process)', () => {
     await sim.send(makeSms('+447700900101'), signal())
     await new Promise((resolve) => setTimeout(resolve, 30))
     assert.equal(seen.length, 2)
+  })
+
+  test('start() reports what it owed for messages accepted before a restart, as decided then', async () => {
+    const options = {
+      seed: 3,
+      dlrDelayMs: 1000,
+      undeliveredRate: 0.5,
+      rules: [{ match: '+4477009009', outcome: 'undelivered' as const }],
+    }
+    const owed: AwaitingReport[] = Array.from({ length: 40 }, (_, i) => ({
+      id: `owed-${i}`,
+      to: i === 0 ? '+447700900900' : `+4477009001${String(i).padStart(2, '0')}`,
+      providerMessageId: `SIM-recorded-${i}`,
+      // Accepted long ago: due at once. The last one was accepted just now: due in a second.
+      sentAt: i === 39 ? Date.now() : Date.now() - 60_000,
+    }))
+    // What the simulator decides for each message when it accepts it.
+    const decided = new Map<string, string>()
+    const reference = createSimulatorProvider({ ...options, dlrDelayMs: 0 })
+    reference.core.setReportHandler((reports) =>
+      reports.forEach((r) => decided.set(r.messageId, r.status)),
+    )
+    for (const m of owed) reference.core.submit({ ...m, from: null, body: '', attempt: 1 })
+    assert.ok(await waitFor(() => (decided.size === 40 ? true : undefined)))
+    reference.core.close()
+
+    const pulled: number[] = []
+    const records: ProviderRecords = {
+      async *awaitingReport() {
+        for (let i = 0; i < owed.length; i += 10) {
+          pulled.push(i)
+          yield owed.slice(i, i + 10)
+        }
+      },
+    }
+    const sim = createSimulatorProvider(options)
+    const seen = new Map<string, ProviderEvent>()
+    await sim.start?.((_name, events) => {
+      for (const e of events) if (e.type === 'status') seen.set(e.messageId ?? '', e)
+    }, records)
+    assert.ok(await waitFor(() => (seen.size >= 39 ? true : undefined)))
+    assert.deepEqual(pulled, [0, 10, 20, 30], 'read a page at a time')
+    assert.equal(seen.size, 39)
+    assert.equal(sim.core.pendingReports(), 1, 'a report not yet due waits for its time')
+    for (const m of owed.slice(0, 39)) {
+      const e = seen.get(m.id)
+      assert.ok(e?.type === 'status', m.id)
+      assert.equal(e.providerMessageId, m.providerMessageId)
+      assert.equal(e.status, decided.get(m.id), m.id)
+      assert.equal(e.errorCode, e.status === 'undelivered' ? 'undeliverable' : undefined)
+    }
+    const statuses = new Map([...seen].map(([id, e]) => [id, e.type === 'status' && e.status]))
+    assert.equal(statuses.get('owed-0'), 'undelivered', 'rules decide as at acceptance')
+    assert.ok(
+      [...statuses.values()].includes('delivered') &&
+        [...statuses.values()].filter((x) => x === 'undelivered').length > 5,
+    )
+    await sim.stop?.()
+    assert.equal(sim.core.pendingReports(), 0)
+  })
+
+  test('stop() ends the recovery: nothing read after it is reported', async () => {
+    const pulled: number[] = []
+    let release: () => void = () => undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const records: ProviderRecords = {
+      async *awaitingReport() {
+        for (let page = 0; page < 5; page++) {
+          pulled.push(page)
+          yield [{ id: `stop-${page}`, to: '+447700900100', providerMessageId: 'x', sentAt: 0 }]
+          await gate
+        }
+      },
+    }
+    const sim = createSimulatorProvider({})
+    const seen: string[] = []
+    await sim.start?.((_name, events) => {
+      for (const e of events) if (e.type === 'status') seen.push(e.messageId ?? '')
+    }, records)
+    await new Promise((resolve) => setImmediate(resolve))
+    const stopping = sim.stop?.()
+    release()
+    await stopping
+    // The page in flight at the stop may be read, but no further one, and none is reported.
+    assert.ok(pulled.length <= 2, `${pulled.length} pages read`)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.ok(
+      seen.every((id) => id === 'stop-0'),
+      seen.join(),
+    )
+    assert.equal(sim.core.pendingReports(), 0)
   })
 })

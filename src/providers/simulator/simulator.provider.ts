@@ -2,6 +2,7 @@ import type {
   OutboundSms,
   ProviderEvent,
   ProviderEventSink,
+  ProviderRecords,
   SendResult,
   SmsProvider,
 } from '../provider.js'
@@ -40,6 +41,11 @@ export function toProviderEvent(report: SimulatorReport): ProviderEvent {
   return event
 }
 
+function reportError(error: unknown): void {
+  const text = error instanceof Error ? error.message : String(error)
+  process.emitWarning(`simulator could not recover its pending reports: ${text}`)
+}
+
 /** Resolves after `ms`, or early with `false` when `signal` aborts. */
 function delay(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
@@ -60,7 +66,10 @@ function delay(ms: number, signal: AbortSignal): Promise<boolean> {
  * In-process simulator provider. `send()` waits the deterministic latency (no timer at all
  * when it is 0), then asks the core. An abort during the latency returns `provider_timeout`
  * and the attempt never reaches the core. Delivery reports flow to the sink passed to
- * `start()`; reports for messages accepted before `start()` are not produced.
+ * `start()`. The simulator stands for an outside provider, which keeps reporting whatever
+ * happens to Switchboard: its pending reports live in memory, so `start()` reads from
+ * `records` the messages it accepted before (a crash or a restart) that still wait for their
+ * report, and reports them as decided then, once their delay has passed.
  *
  * @example
  * const sim = createSimulatorProvider({ transientRate: 0.05 })
@@ -72,6 +81,21 @@ export function createSimulatorProvider(
 ): SmsProvider & { core: SimulatorCore } {
   const { name = 'simulator', ...coreOptions } = options
   const core = new SimulatorCore(coreOptions)
+  const dlrDelayMs = coreOptions.dlrDelayMs ?? 50
+  let stopped = false
+  let recovery: Promise<void> = Promise.resolve()
+  /** Runs beside new sends, a page at a time; a recovered report waits at most one delay. */
+  const recover = async (records: ProviderRecords): Promise<void> => {
+    try {
+      for await (const page of records.awaitingReport()) {
+        if (stopped) return
+        const now = Date.now()
+        for (const m of page) core.requeueReport(m, m.sentAt + dlrDelayMs - now)
+      }
+    } catch (error) {
+      ;(coreOptions.onError ?? reportError)(error)
+    }
+  }
   return {
     name,
     core,
@@ -83,11 +107,15 @@ export function createSimulatorProvider(
       }
       return outcomeToSendResult(core.submit(sms))
     },
-    start(sink: ProviderEventSink): void {
+    start(sink: ProviderEventSink, records?: ProviderRecords): void {
+      stopped = false
       core.setReportHandler((reports) => sink(name, reports.map(toProviderEvent)))
+      if (records) recovery = recover(records)
     },
-    stop(): void {
+    async stop(): Promise<void> {
+      stopped = true
       core.close()
+      await recovery
     },
   }
 }
