@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import pino from 'pino'
 import { loadConfig } from '../../src/config.js'
-import { createKey } from '../../src/http/keys.routes.js'
+import { createApiKey } from '../../src/usecases/api-keys.js'
 import { startSwitchboard, type Switchboard } from '../../src/main.js'
 import { SimulatorCore } from '../../src/providers/simulator/simulator-core.js'
 import type { SimulatorReport } from '../../src/providers/simulator/simulator-options.js'
@@ -44,7 +44,7 @@ function start(dlrDelayMs: number): Promise<Switchboard> {
 test(`reports the simulator owed when it stopped are delivered after a restart (${TEST_DB})`, async () => {
   // Reports are due in ten minutes: none comes before the stop.
   sb = await start(600_000)
-  const { key } = await createKey({ store: sb.store, now: Date.now }, 'restart', ['admin'])
+  const { key } = await createApiKey({ store: sb.store, now: Date.now }, 'restart', ['admin'])
   const messages = Array.from({ length: TOTAL }, (_, i) => ({
     to: `+1415555${String(i).padStart(4, '0')}`,
     body: `restart ${i}`,
