@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js'
 import { Authenticator } from './auth.js'
 import { healthRoutes } from './health.routes.js'
 import { sendClientError, sendError } from './error-handler.js'
+import { registerJsonBody } from './json-body.js'
 import { keyRoutes } from './keys.routes.js'
 import { messageRoutes } from './messages.routes.js'
 import { providerWebhookRoutes } from './provider-webhooks.routes.js'
@@ -76,6 +77,7 @@ export async function buildApp(deps: AppDeps) {
   // Only JSON is accepted: without this, Fastify's built-in text/plain parser lets a text body
   // through to schema validation (422) instead of answering 415 unsupported_media_type.
   app.removeContentTypeParser('text/plain')
+  registerJsonBody(app)
 
   // Bodies are validated strictly (no type coercion, unknown fields rejected); query strings
   // and params are strings on the wire, so those coerce.
