@@ -18,6 +18,7 @@ import { registerJsonBody } from './json-body.js'
 import { keyRoutes } from './keys.routes.js'
 import { messageRoutes } from './messages.routes.js'
 import { providerWebhookRoutes } from './provider-webhooks.routes.js'
+import { registerRequestId, requestId } from './request-id.js'
 import { ErrorBody, Message } from './schemas.js'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
@@ -66,7 +67,7 @@ export async function buildApp(deps: AppDeps) {
     // Request lines are not logged: errors are logged by the error handler (4xx at info).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimit,
-    requestIdHeader: 'x-request-id',
+    genReqId: requestId,
     // While closing, the onRequest hook answers 503 service_unavailable from the registry.
     return503OnClosing: false,
     // Errors raised by the router before any route runs (a malformed percent-encoding, a path
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps) {
   // through to schema validation (422) instead of answering 415 unsupported_media_type.
   app.removeContentTypeParser('text/plain')
   registerJsonBody(app)
+  registerRequestId(app)
 
   // Bodies are validated strictly (no type coercion, unknown fields rejected); query strings
   // and params are strings on the wire, so those coerce.

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, errors } from '../domain/errors.js'
+import { validationDetails } from './validation-details.js'
 
 /** Answers an error with its registry status and `{ error: { code, message, details? } }`. */
 export function sendError(
@@ -11,6 +13,7 @@ export function sendError(
   const body = toErrorBody(err)
   if (body.status >= 500) req.log.error({ err, reqId: req.id }, 'request failed')
   else req.log.info({ code: body.error.code, status: body.status }, 'request rejected')
+  void reply.header('x-request-id', req.id)
   if (body.status === 429 && body.retryAfter) void reply.header('retry-after', body.retryAfter)
   void reply.code(body.status).send({ error: body.error })
 }
@@ -28,7 +31,7 @@ export function sendClientError(err: Error & { code?: string }, socket: Socket):
   })
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 400 Bad Request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 400 Bad Request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nX-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
     )
   }
   socket.destroy(err)
@@ -53,20 +56,15 @@ export function toErrorBody(err: FastifyError | AppError): MappedError {
   }
   const e = err
   if (e.validation) {
+    const details = validationDetails(e.validation, e.validationContext)
+    const first = details[0]
     return {
       status: errors.validation_failed.status,
       error: {
         code: errors.validation_failed.code,
         message:
-          `Invalid ${e.validationContext ?? 'request'}: ${e.validation[0]?.instancePath || '/'} ${e.validation[0]?.message ?? ''}`.trim(),
-        details: e.validation.map((v) => ({
-          in: e.validationContext,
-          path: v.instancePath,
-          message: v.message,
-          ...(v.keyword === 'additionalProperties'
-            ? { property: (v.params as { additionalProperty?: string }).additionalProperty }
-            : {}),
-        })),
+          `Invalid ${e.validationContext ?? 'request'}: ${first?.path || '/'} ${first?.message ?? ''}`.trim(),
+        details,
       },
     }
   }
