@@ -1,22 +1,18 @@
-import type { Socket } from 'node:net'
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { AppError, errors } from '../domain/errors.js'
 import { registerAccessControl } from './access.js'
 import { createAppContext, type AppDeps } from './context.js'
+import { sendClientError, sendError } from './error-handler.js'
 import { healthRoutes } from './health.routes.js'
 import { registerIdempotency } from './idempotency.js'
+import { registerJsonBody } from './json-body.js'
 import { keyRoutes } from './keys.routes.js'
 import { messageRoutes } from './messages.routes.js'
 import { registerOpenApi } from './openapi.js'
 import { providerWebhookRoutes } from './provider-webhooks.routes.js'
+import { registerRequestId, requestId } from './request-id.js'
 import { namedSchemas } from './schemas.js'
 import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
 
@@ -46,7 +42,7 @@ export async function buildApp(deps: AppDeps) {
     // Request lines are not logged: errors are logged by the error handler (4xx at info).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimit,
-    requestIdHeader: 'x-request-id',
+    genReqId: requestId,
     // While closing, the onRequest hook answers 503 service_unavailable from the registry.
     return503OnClosing: false,
     // Errors raised by the router before any route runs (a malformed percent-encoding, a path
@@ -57,6 +53,8 @@ export async function buildApp(deps: AppDeps) {
   // Only JSON is accepted: without this, Fastify's built-in text/plain parser lets a text body
   // through to schema validation (422) instead of answering 415 unsupported_media_type.
   app.removeContentTypeParser('text/plain')
+  registerJsonBody(app)
+  registerRequestId(app)
 
   // Bodies are validated strictly (no type coercion, unknown fields rejected); query strings
   // and params are strings on the wire, so those coerce.
@@ -98,94 +96,4 @@ export async function buildApp(deps: AppDeps) {
   )
   await app.register(async (hooks) => providerWebhookRoutes(hooks, ctx), { prefix: '/webhooks' })
   return app
-}
-
-/** Answers an error with its registry status and `{ error: { code, message, details? } }`. */
-function sendError(err: FastifyError | AppError, req: FastifyRequest, reply: FastifyReply): void {
-  const body = toErrorBody(err)
-  if (body.status >= 500) req.log.error({ err, reqId: req.id }, 'request failed')
-  else req.log.info({ code: body.error.code, status: body.status }, 'request rejected')
-  if (body.status === 429 && body.retryAfter) void reply.header('retry-after', body.retryAfter)
-  if (body.status === 401) void reply.header('www-authenticate', 'Bearer')
-  void reply.code(body.status).send({ error: body.error })
-}
-
-/**
- * Requests Node's HTTP parser rejects before Fastify sees them (a control character or a space in
- * a header, a broken request line, headers over the size limit, a request that never finished)
- * get the registry body too; Fastify's default answers `{"error":"Bad Request",...}`.
- */
-function sendClientError(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const { code, message } = errors.invalid_request
-  const body = JSON.stringify({
-    error: { code, message, details: { reason: err.code ?? 'malformed HTTP request' } },
-  })
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 400 Bad Request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
-    )
-  }
-  socket.destroy(err)
-}
-
-interface MappedError {
-  status: number
-  error: { code: string; message: string; details?: unknown }
-  retryAfter?: string
-}
-
-function toErrorBody(err: FastifyError | AppError): MappedError {
-  if (err instanceof AppError) {
-    return {
-      status: err.status,
-      error: {
-        code: err.code,
-        message: err.message,
-        ...(err.details === undefined ? {} : { details: err.details }),
-      },
-    }
-  }
-  const e = err
-  if (e.validation) {
-    return {
-      status: errors.validation_failed.status,
-      error: {
-        code: errors.validation_failed.code,
-        message:
-          `Invalid ${e.validationContext ?? 'request'}: ${e.validation[0]?.instancePath || '/'} ${e.validation[0]?.message ?? ''}`.trim(),
-        details: e.validation.map((v) => ({
-          in: e.validationContext,
-          path: v.instancePath,
-          message: v.message,
-          ...(v.keyword === 'additionalProperties'
-            ? { property: (v.params as { additionalProperty?: string }).additionalProperty }
-            : {}),
-        })),
-      },
-    }
-  }
-  const byFastifyCode: Record<string, (typeof errors)[keyof typeof errors]> = {
-    FST_ERR_CTP_INVALID_JSON_BODY: errors.invalid_json,
-    FST_ERR_CTP_EMPTY_JSON_BODY: errors.invalid_json,
-    FST_ERR_CTP_BODY_TOO_LARGE: errors.payload_too_large,
-    FST_ERR_CTP_INVALID_MEDIA_TYPE: errors.unsupported_media_type,
-    FST_ERR_CTP_INVALID_CONTENT_LENGTH: errors.invalid_request,
-    FST_ERR_CTP_INVALID_TYPE: errors.unsupported_media_type,
-    FST_ERR_BAD_URL: errors.invalid_request,
-    FST_ERR_MAX_PARAM_LENGTH: errors.invalid_request,
-    FST_ERR_ASYNC_CONSTRAINT: errors.invalid_request,
-  }
-  const def = byFastifyCode[e.code] ?? (e instanceof SyntaxError ? errors.invalid_json : undefined)
-  if (def) return { status: def.status, error: { code: def.code, message: def.message } }
-  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return {
-      status: 400,
-      error: { code: errors.invalid_request.code, message: errors.invalid_request.message },
-    }
-  }
-  return {
-    status: 500,
-    error: { code: errors.internal_error.code, message: errors.internal_error.message },
-  }
 }

@@ -32,6 +32,14 @@ export type PrepareResult =
   | { ok: true; message: MessageRecord }
   | { ok: false; error: ErrorDef; details: Record<string, unknown> }
 
+/**
+ * A body made only of these is blank: white space (`\s` covers U+00A0, U+3000 and the other
+ * Unicode spaces, and U+FEFF) and invisible format characters (Cf: ZWSP, ZWNJ, ZWJ, WJ, soft
+ * hyphen, direction marks).
+ */
+const BLANK = /^[\s\p{Cf}]*$/u
+/** Metadata is stored as JSON; its limit is in UTF-8 bytes. */
+const MAX_METADATA_BYTES = 4096
 const ALPHANUMERIC_SENDER = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/
 const SHORT_CODE = /^[0-9]{3,8}$/
 /** Scheduling a moment ago is allowed: client clocks drift. */
@@ -67,13 +75,14 @@ export function prepareMessage(
 
   let from: string | null = null
   if (req.from !== undefined) {
-    if (req.from.startsWith('+')) {
-      const parsed = parsePhone(req.from)
+    const sender = req.from.trim()
+    if (sender.startsWith('+')) {
+      const parsed = parsePhone(sender)
       if (!parsed.ok)
         return fail(errors.invalid_phone_number, { field: 'from', reason: parsed.reason })
       from = parsed.e164
-    } else if (SHORT_CODE.test(req.from) || ALPHANUMERIC_SENDER.test(req.from)) {
-      from = req.from
+    } else if (SHORT_CODE.test(sender) || ALPHANUMERIC_SENDER.test(sender)) {
+      from = sender
     } else {
       return fail(errors.invalid_sender, { field: 'from' })
     }
@@ -81,6 +90,14 @@ export function prepareMessage(
 
   if (req.statusCallback !== undefined && !isHttpUrl(req.statusCallback)) {
     return fail(errors.validation_failed, { field: 'statusCallback', reason: 'not an http(s) URL' })
+  }
+  // Fast path: a body starting with a visible ASCII character is not blank.
+  const first = req.body.charCodeAt(0)
+  if (!(first > 0x20 && first < 0x7f) && BLANK.test(req.body)) {
+    return fail(errors.validation_failed, {
+      field: 'body',
+      reason: 'only white space or invisible characters',
+    })
   }
   // Lone surrogates cannot be stored or sent; they become U+FFFD, in the stored body too.
   const body = req.body.isWellFormed() ? req.body : req.body.toWellFormed()
@@ -119,8 +136,16 @@ export function prepareMessage(
   const start = sendAt ?? now
   const scheduled = sendAt !== null && sendAt > now
   const metadata = req.metadata === undefined ? null : JSON.stringify(req.metadata)
-  if (metadata !== null && metadata.length > 4096) {
-    return fail(errors.validation_failed, { field: 'metadata', reason: 'larger than 4096 bytes' })
+  // Up to 3 bytes per UTF-16 code unit: only a long string needs its bytes counted.
+  if (
+    metadata !== null &&
+    metadata.length * 3 > MAX_METADATA_BYTES &&
+    Buffer.byteLength(metadata, 'utf8') > MAX_METADATA_BYTES
+  ) {
+    return fail(errors.validation_failed, {
+      field: 'metadata',
+      reason: `larger than ${MAX_METADATA_BYTES} bytes`,
+    })
   }
 
   return {
