@@ -22,7 +22,8 @@ let t: TestSwitchboard
 let keys: TestSwitchboard['keys']
 
 before(async () => {
-  t = await startTestSwitchboard()
+  // The in-flight case holds intake inside this thread's store transaction: no background thread.
+  t = await startTestSwitchboard({ WORKER_THREAD: 'false' })
   keys = t.keys
 })
 
