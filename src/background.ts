@@ -51,6 +51,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     secretFor: (id) => (id === null ? o.webhookSecret : endpointSecrets.get(id)),
     timeoutMs: config.webhooks.timeoutMs,
     retryScheduleSeconds: config.webhooks.retryScheduleSeconds,
+    allowPrivate: config.webhooks.allowPrivate,
     pollMs: Math.max(config.worker.pollMs, 200),
     now,
   })

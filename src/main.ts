@@ -6,6 +6,7 @@ import { newId } from './domain/ids.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { generateWebhookSecret } from './domain/webhooks/signing.js'
 import { buildApp } from './http/app.js'
+import { checkWebhookEndpoints } from './net/webhook-endpoints.check.js'
 import { createKey } from './http/keys.routes.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
@@ -52,6 +53,7 @@ export async function startSwitchboard(
   const role = opts.role ?? 'all'
   const now = opts.now ?? Date.now
   const logger = opts.logger ?? createLogger(config.logLevel)
+  await checkWebhookEndpoints(config, { warn: (message) => logger.warn(message) })
   const writeLock = new WriteLock()
   const db = openDb(config.database, writeLock)
   await db.migrate()

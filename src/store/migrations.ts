@@ -175,5 +175,27 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0002_webhook_sequence_and_destination': {
+      async up(db: Kysely<unknown>) {
+        // Counts a message's status changes: each webhook carries it as `sequence`, so a
+        // receiver can tell a stale event from a newer one (docs/webhooks.md).
+        await db.schema
+          .alterTable('messages')
+          .addColumn('event_seq', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute()
+        // What per-destination concurrency is counted by: the endpoint, or the URL's origin.
+        await db.schema
+          .alterTable('webhook_deliveries')
+          .addColumn('destination', 'text', (c) => c.notNull().defaultTo(''))
+          .execute()
+        await sql`UPDATE webhook_deliveries SET destination = url WHERE status = 'pending'`.execute(
+          db,
+        )
+        await db.schema.dropIndex('webhook_deliveries_due').execute()
+        await sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, destination) WHERE status = 'pending'`.execute(
+          db,
+        )
+      },
+    },
   }
 }

@@ -1,5 +1,6 @@
 import { errors, type ErrorDef } from '../errors.js'
 import { newId } from '../ids.js'
+import { literalDestination } from '../webhooks/destination.js'
 import { analyzeBody } from './encoding.js'
 import type { MessageRecord } from './message.js'
 import { parsePhone } from './phone.js'
@@ -24,6 +25,8 @@ export interface MessagePolicy {
   readonly defaultValidityPeriod: number
   readonly maxValidityPeriod: number
   readonly maxScheduleAheadSeconds: number
+  /** A statusCallback may name a loopback or private address (WEBHOOK_ALLOW_PRIVATE). */
+  readonly allowPrivateCallbacks: boolean
 }
 
 export type PrepareResult =
@@ -76,6 +79,18 @@ export function prepareMessage(
 
   if (req.statusCallback !== undefined && !isHttpUrl(req.statusCallback)) {
     return fail(errors.validation_failed, { field: 'statusCallback', reason: 'not an http(s) URL' })
+  }
+  // A literal internal address is refused now; a host name is checked when it is resolved,
+  // on every connection (the webhook worker's destination guard).
+  if (
+    req.statusCallback !== undefined &&
+    !policy.allowPrivateCallbacks &&
+    literalDestination(req.statusCallback) === 'refused'
+  ) {
+    return fail(errors.validation_failed, {
+      field: 'statusCallback',
+      reason: 'destination_not_allowed',
+    })
   }
   // Lone surrogates cannot be stored or sent; they become U+FFFD, in the stored body too.
   const body = req.body.isWellFormed() ? req.body : req.body.toWellFormed()
