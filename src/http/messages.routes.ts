@@ -4,6 +4,7 @@ import { IDEMPOTENCY_KEY, requestHash } from '../domain/idempotency/idempotency.
 import type { MessageRecord } from '../domain/messages/message.js'
 import { parsePhone } from '../domain/messages/phone.js'
 import { prepareMessage } from '../domain/messages/prepare.js'
+import { maskUserInfo } from '../domain/webhooks/callback-url.js'
 import { iso, isoOf, messageJson, presentMessage } from '../domain/messages/present.js'
 import { packRows } from '../store/rows.js'
 import type { IdempotencyRow } from '../store/schema.js'
@@ -329,7 +330,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
       return {
         data: deliveries.map((d) => ({
           id: d.id,
-          url: d.url,
+          url: maskUserInfo(d.url),
           eventType: d.event_type,
           status: d.status,
           attempts: d.attempts,
