@@ -202,10 +202,18 @@ describe('webhook destinations at intake and boot', () => {
           },
         ]),
       })
-      await assert.rejects(
-        startSwitchboard(config, { listen: false, logger: pino({ level: 'silent' }) }),
-        (err: unknown) => err instanceof ConfigError && /WEBHOOK_ALLOW_PRIVATE/.test(err.message),
+      const outcome: unknown = await startSwitchboard(config, {
+        listen: false,
+        logger: pino({ level: 'silent' }),
+      }).then(
+        async (sb) => {
+          await sb.stop()
+          return 'started'
+        },
+        (err: unknown) => err,
       )
+      assert.ok(outcome instanceof ConfigError, String(outcome))
+      assert.match(outcome.message, /WEBHOOK_ALLOW_PRIVATE/)
     } finally {
       await database.drop()
     }
