@@ -52,6 +52,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     keys: o.signingKeys,
     timeoutMs: config.webhooks.timeoutMs,
     retryScheduleSeconds: config.webhooks.retryScheduleSeconds,
+    allowPrivate: config.webhooks.allowPrivate,
     pollMs: Math.max(config.worker.pollMs, 200),
     now,
   })

@@ -87,3 +87,30 @@ test('the CLI reaches the server at SWITCHBOARD_URL, an http(s) URL, by default 
     assert.throws(() => loadClientConfig({ SWITCHBOARD_URL: bad }), ConfigError, bad)
   }
 })
+
+test('a webhook endpoint on a literal internal address is refused unless WEBHOOK_ALLOW_PRIVATE', () => {
+  const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`
+  const endpoints = JSON.stringify(
+    [
+      'http://127.1:9000/a',
+      'http://u:s3cret@[::1]/b',
+      'https://10.0.0.5/c',
+      'https://x.example/d',
+    ].map((url) => ({ url, secret })),
+  )
+  try {
+    loadConfig({ WEBHOOK_ENDPOINTS: endpoints })
+    assert.fail('expected a ConfigError')
+  } catch (err) {
+    assert.ok(err instanceof ConfigError)
+    assert.equal(err.problems.length, 3, err.message)
+    assert.match(err.message, /WEBHOOK_ALLOW_PRIVATE/)
+    assert.doesNotMatch(err.message, /s3cret/)
+  }
+  const dev = loadConfig({ WEBHOOK_ENDPOINTS: endpoints, WEBHOOK_ALLOW_PRIVATE: 'true' })
+  assert.equal(dev.webhooks.allowPrivate, true)
+  assert.equal(dev.messages.allowPrivateCallbacks, true)
+  assert.equal(loadConfig({}).webhooks.allowPrivate, false)
+  // Provider base URLs are the operator's own infrastructure: not subject to the guard.
+  assert.equal(loadConfig({ SIMULATOR_URL: 'http://127.0.0.1:4010' }).webhooks.allowPrivate, false)
+})

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs'
+import { maskUserInfo } from './domain/webhooks/callback-url.js'
+import { literalDestination } from './domain/webhooks/destination.js'
 
 /**
  * The only reader of process.env. Parses every setting once at boot, reports every problem
@@ -23,6 +25,8 @@ export interface Config {
     readonly maxScheduleAheadSeconds: number
     /** Premium-rate and shared-cost destinations are refused unless this is set. */
     readonly allowPremiumDestinations: boolean
+    /** WEBHOOK_ALLOW_PRIVATE: a statusCallback may name a loopback or private address. */
+    readonly allowPrivateCallbacks: boolean
   }
   readonly worker: {
     readonly batchSize: number
@@ -47,6 +51,11 @@ export interface Config {
     readonly rotationOverlapSeconds: number
     /** Delays in seconds after the first attempt; one entry per retry. */
     readonly retryScheduleSeconds: readonly number[]
+    /**
+     * Development only: webhooks may go to loopback, private and other internal addresses,
+     * which are otherwise refused (docs/webhooks.md).
+     */
+    readonly allowPrivate: boolean
   }
   readonly idempotencyTtlHours: number
   readonly shutdownTimeoutMs: number
@@ -219,6 +228,18 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     [],
     checkEndpoints,
   )
+  const allowPrivate = r.bool('WEBHOOK_ALLOW_PRIVATE', false)
+  if (!allowPrivate) {
+    // Literal addresses are judged here; host names are resolved by the boot check
+    // (net/webhook-destinations.check.ts), and every connection is checked again.
+    for (const e of endpoints) {
+      if (literalDestination(e.url) === 'refused') {
+        r.problems.push(
+          `WEBHOOK_ENDPOINTS: ${maskUserInfo(e.url)} is a loopback, private or reserved address (set WEBHOOK_ALLOW_PRIVATE=true to allow it in development)`,
+        )
+      }
+    }
+  }
   const webhookSecret = r.str('WEBHOOK_SECRET')
   if (webhookSecret !== undefined && !isWebhookSecret(webhookSecret)) {
     r.problems.push('WEBHOOK_SECRET must be whsec_ followed by base64 of 24 to 64 bytes')
@@ -260,6 +281,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       maxValidityPeriod: r.int('MAX_VALIDITY_PERIOD', 7 * 86_400, 1),
       maxScheduleAheadSeconds: r.int('MAX_SCHEDULE_AHEAD', 35 * 86_400, 1),
       allowPremiumDestinations: r.bool('ALLOW_PREMIUM_DESTINATIONS', false),
+      allowPrivateCallbacks: allowPrivate,
     },
     worker: {
       batchSize: r.int('WORKER_BATCH_SIZE', 500, 1, 10_000),
@@ -280,6 +302,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       timeoutMs: r.int('WEBHOOK_TIMEOUT_MS', 15_000, 1),
       rotationOverlapSeconds: r.int('WEBHOOK_SECRET_ROTATION_OVERLAP', 86_400, 0, 2_592_000),
       retryScheduleSeconds,
+      allowPrivate,
     },
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0),

@@ -5,6 +5,7 @@ import { BackgroundThread } from './background.client.js'
 import { newId } from './domain/ids.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { buildApp } from './http/app.js'
+import { checkWebhookEndpoints } from './net/webhook-endpoints.check.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
 import { createProvider } from './providers/registry.js'
@@ -120,6 +121,7 @@ export async function startSwitchboard(
   const role = opts.role ?? 'all'
   const now = opts.now ?? Date.now
   const logger = opts.logger ?? createLogger(config.logLevel)
+  await checkWebhookEndpoints(config, { warn: (message) => logger.warn(message) })
   const writeLock = new WriteLock()
   let firstStart: Switchboard['firstStart']
   const store = await openStore(config, writeLock, async (boot) => {

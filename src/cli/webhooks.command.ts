@@ -1,4 +1,5 @@
 import type { Config } from '../config.js'
+import { maskUserInfo } from '../domain/webhooks/callback-url.js'
 import { createFanout } from '../domain/webhooks/fanout.js'
 import { openDb } from '../store/db.js'
 import { Store } from '../store/store.js'
@@ -51,7 +52,7 @@ export async function runWebhooks(config: Config, args: string[]): Promise<numbe
         const all = await store.listAllEndpoints()
         if (all.length === 0) console.log('No webhook endpoints are configured.')
         for (const e of all) {
-          console.log(`${e.id}  ${e.enabled ? 'active ' : 'removed'}  ${e.url}`)
+          console.log(`${e.id}  ${e.enabled ? 'active ' : 'removed'}  ${maskUserInfo(e.url)}`)
         }
         return 0
       }

@@ -6,6 +6,7 @@ import { iso, presentMessage } from '../domain/messages/present.js'
 import type { SubmitOutcome } from '../usecases/submit-messages.js'
 import type { AppContext } from './context.js'
 import { replayIdempotent } from './idempotency.js'
+import { maskUserInfo } from '../domain/webhooks/callback-url.js'
 import {
   BatchBody,
   BatchResult,
@@ -223,7 +224,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
       return {
         data: deliveries.map((d) => ({
           id: d.id,
-          url: d.url,
+          url: maskUserInfo(d.url),
           eventType: d.event_type,
           status: d.status,
           attempts: d.attempts,

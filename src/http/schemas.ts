@@ -53,7 +53,7 @@ export const SendMessageBody = Type.Object(
         pattern: '^https?://',
         maxLength: 2048,
         description:
-          'URL that receives every status change as a signed Standard Webhook (docs/webhooks.md)',
+          'URL that receives every status change as a signed Standard Webhook. User info (https://user:pass@host/...) is sent as Basic auth and shown masked; internal addresses are refused (docs/webhooks.md)',
       }),
     ),
     validityPeriod: Type.Optional(

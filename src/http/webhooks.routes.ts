@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { AppError, errors } from '../domain/errors.js'
 import { iso } from '../domain/messages/present.js'
+import { maskUserInfo } from '../domain/webhooks/callback-url.js'
 import { WebhookSecrets, type WebhookSecretState } from '../usecases/webhook-secrets.js'
 import type { AppContext } from './context.js'
 
@@ -125,7 +126,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
     async () => ({
       data: (await ctx.store.listAllEndpoints()).map((e) => ({
         id: e.id,
-        url: e.url,
+        url: maskUserInfo(e.url),
         status: e.enabled ? ('active' as const) : ('removed' as const),
         createdAt: new Date(e.created_at).toISOString(),
       })),

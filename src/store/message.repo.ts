@@ -21,6 +21,14 @@ import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
 type Dialect = 'sqlite' | 'postgres'
 type StatusReport = Extract<ProviderEvent, { type: 'status' }>
 
+/**
+ * A message row as the store holds it. `event_seq` counts the message's status changes: every
+ * status UPDATE adds one in the same statement, and each webhook carries it as `sequence`.
+ */
+type StoredMessage = MessageRecord & { event_seq: number }
+/** The SET term every status UPDATE carries. */
+const NEXT_SEQ = 'event_seq = event_seq + 1'
+
 /** The worker's decision for one claimed message, already resolved by the domain. */
 export type OutcomeWrite =
   | { kind: 'sent'; id: string; provider: string; providerMessageId: string }
@@ -54,7 +62,7 @@ class Changes {
   /** `m`: the message after the change, or null when the change makes no webhook. */
   add(
     id: string,
-    m: MessageRecord | null,
+    m: StoredMessage | null,
     status: MessageStatus,
     errorCode: string | null,
     detail: string | null,
@@ -62,12 +70,13 @@ class Changes {
   ): void {
     this.#events.push(id, status, errorCode, detail, at)
     if (m === null) return
-    for (const d of this.fanout(m, { status, errorCode, at })) {
+    for (const d of this.fanout(m, { status, errorCode, at, sequence: m.event_seq })) {
       this.#deliveries.push(
         d.id,
         d.message_id,
         d.endpoint_id,
         d.url,
+        d.destination,
         d.event_type,
         d.payload,
         d.status,
@@ -98,7 +107,7 @@ const LEAN_RETURNING = 'id, status_callback'
 /** Statuses before `sent`: a report finding a message in one of them implies it was sent. */
 const PRE_SENT = statusesBelow('sent')
 const PRE_SENT_IN = PRE_SENT.map(() => '?').join(', ')
-type ChangedRow = Pick<MessageRecord, 'id' | 'status_callback'>
+type ChangedRow = Pick<StoredMessage, 'id' | 'status_callback'>
 
 /** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
 export class MessageRepo {
@@ -173,17 +182,16 @@ export class MessageRepo {
    */
   *claim(owner: string, limit: number, now: number, leaseMs: number): TxProgram<MessageRecord[]> {
     const skip = this.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
-    const set =
-      "UPDATE messages SET status = 'sending', lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?"
+    const set = `UPDATE messages SET status = 'sending', ${NEXT_SEQ}, lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?`
     const claimed = (yield rows(
       `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
       [owner, now + leaseMs, now, now, limit],
-    )) as MessageRecord[]
+    )) as StoredMessage[]
     if (claimed.length < limit) {
       const reclaimed = (yield rows(
         `${set} WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?${skip}) RETURNING *`,
         [owner, now + leaseMs, now, now, limit - claimed.length],
-      )) as MessageRecord[]
+      )) as StoredMessage[]
       claimed.push(...reclaimed)
     }
     const changes = new Changes(this.fanout)
@@ -201,7 +209,7 @@ export class MessageRepo {
     for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (w.kind === 'sent') {
         const sent = (yield rows(
-          `UPDATE messages SET status = 'sent', provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
           [w.provider, w.providerMessageId, now, now, w.id, owner],
         )) as ChangedRow[]
         if (sent[0]) {
@@ -218,7 +226,7 @@ export class MessageRepo {
       }
       const status = w.kind === 'retry' ? 'queued' : w.status
       const updated = (yield rows(
-        `UPDATE messages SET status = ?, provider = COALESCE(?, provider), error_code = ?, error_message = ?, next_attempt_at = ?, completed_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+        `UPDATE messages SET status = ?, ${NEXT_SEQ}, provider = COALESCE(?, provider), error_code = ?, error_message = ?, next_attempt_at = ?, completed_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
         [
           status,
           w.provider,
@@ -288,11 +296,12 @@ export class MessageRepo {
       if (skippedSent) {
         // Every timeline reads queued -> sending -> sent -> final: write the missing step,
         // presenting the message as it was then.
-        const sent: MessageRecord | null = m && {
+        const sent: StoredMessage | null = m && {
           ...m,
           status: 'sent',
           error_code: null,
           completed_at: null,
+          event_seq: m.event_seq - 1,
         }
         changes.add(row.id, sent, 'sent', null, 'implied by a delivery report', now)
       }
@@ -314,8 +323,7 @@ export class MessageRepo {
     now: number,
     returning: string,
   ): Generator<Query, ChangedRow[], unknown> {
-    const set =
-      "UPDATE messages SET status = ?, error_code = COALESCE(?, error_code), completed_at = ?, updated_at = ? WHERE status = 'sent' AND "
+    const set = `UPDATE messages SET status = ?, ${NEXT_SEQ}, error_code = COALESCE(?, error_code), completed_at = ?, updated_at = ? WHERE status = 'sent' AND `
     const params = [r.status, r.errorCode ?? null, r.at, now]
     return (
       r.messageId
@@ -348,9 +356,11 @@ export class MessageRepo {
       ? 'id = ? AND (provider IS NULL OR provider = ?)'
       : 'provider = ? AND provider_message_id = ?'
     return (yield rows(
-      `UPDATE messages SET status = ?, error_code = ?, error_message = NULL, sent_at = COALESCE(sent_at, ?), completed_at = ?, updated_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?) WHERE ${match} AND status IN (${PRE_SENT_IN}) RETURNING ${returning}`,
+      // A final report also stands for the skipped `sent`: two events, two sequence numbers.
+      `UPDATE messages SET status = ?, event_seq = event_seq + ?, error_code = ?, error_message = NULL, sent_at = COALESCE(sent_at, ?), completed_at = ?, updated_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?) WHERE ${match} AND status IN (${PRE_SENT_IN}) RETURNING ${returning}`,
       [
         r.status,
+        r.status === 'sent' ? 1 : 2,
         r.errorCode ?? null,
         r.at,
         r.status === 'sent' ? null : r.at,
@@ -368,19 +378,19 @@ export class MessageRepo {
    * whole, null when the change makes no webhook (no endpoints, no statusCallback), else the
    * row read again in this transaction.
    */
-  *#fanoutRow(row: ChangedRow, whole: boolean): Generator<Query, MessageRecord | null, unknown> {
-    if (whole) return row as MessageRecord
+  *#fanoutRow(row: ChangedRow, whole: boolean): Generator<Query, StoredMessage | null, unknown> {
+    if (whole) return row as StoredMessage
     if (row.status_callback === null) return null
-    const full = (yield rows('SELECT * FROM messages WHERE id = ?', [row.id])) as MessageRecord[]
+    const full = (yield rows('SELECT * FROM messages WHERE id = ?', [row.id])) as StoredMessage[]
     return full[0] ?? null
   }
 
   /** Cancels a scheduled or still-queued message. */
   *cancel(id: string, now: number): TxProgram<MessageRecord | 'not_found' | 'not_cancelable'> {
     const updated = (yield rows(
-      "UPDATE messages SET status = 'canceled', next_attempt_at = NULL, completed_at = ?, updated_at = ? WHERE id = ? AND status IN ('queued', 'scheduled') RETURNING *",
+      `UPDATE messages SET status = 'canceled', ${NEXT_SEQ}, next_attempt_at = NULL, completed_at = ?, updated_at = ? WHERE id = ? AND status IN ('queued', 'scheduled') RETURNING *`,
       [now, now, id],
-    )) as MessageRecord[]
+    )) as StoredMessage[]
     const m = updated[0]
     if (!m) {
       const exists = (yield rows('SELECT id FROM messages WHERE id = ?', [id])) as unknown[]

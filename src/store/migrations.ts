@@ -2,6 +2,17 @@ import { sql, type Kysely, type Migration } from 'kysely'
 
 type Dialect = 'sqlite' | 'postgres'
 
+/** The reason (src/domain/webhooks/failure.ts) for an error text the webhook worker used to store. */
+const LEGACY_REASON = (column: string) =>
+  `CASE WHEN ${column} LIKE '%ECONNREFUSED%' THEN 'connection_refused'` +
+  ` WHEN ${column} LIKE '%ENOTFOUND%' OR ${column} LIKE '%EAI_AGAIN%' THEN 'dns_error'` +
+  ` WHEN ${column} LIKE '%ECONNRESET%' OR ${column} LIKE '%other side closed%' THEN 'connection_reset'` +
+  ` WHEN ${column} LIKE '%EHOSTUNREACH%' OR ${column} LIKE '%ENETUNREACH%' THEN 'host_unreachable'` +
+  ` WHEN ${column} LIKE '%imeout%' OR ${column} LIKE '%ETIMEDOUT%' THEN 'timeout'` +
+  ` WHEN ${column} LIKE '%certificate%' OR ${column} LIKE '%TLS%' OR ${column} LIKE '%SSL%' THEN 'tls_error'` +
+  ` WHEN ${column} LIKE 'no signing secret%' THEN 'no_signing_secret'` +
+  ` ELSE 'request_failed' END`
+
 /** Migrations as code, in order. They run on both dialects; the only branches are types. */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   const big = dialect === 'postgres' ? 'bigint' : 'integer'
@@ -173,6 +184,36 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('key', 'text', (c) => c.primaryKey())
           .addColumn('value', 'text', (c) => c.notNull())
           .execute()
+      },
+    },
+    '0002_webhook_sequence_and_destination': {
+      async up(db: Kysely<unknown>) {
+        // Counts a message's status changes: each webhook carries it as `sequence`, so a
+        // receiver can tell a stale event from a newer one (docs/webhooks.md).
+        await db.schema
+          .alterTable('messages')
+          .addColumn('event_seq', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute()
+        // What per-destination concurrency is counted by: the endpoint, or the URL's origin.
+        await db.schema
+          .alterTable('webhook_deliveries')
+          .addColumn('destination', 'text', (c) => c.notNull().defaultTo(''))
+          .execute()
+        await sql`UPDATE webhook_deliveries SET destination = url WHERE status = 'pending'`.execute(
+          db,
+        )
+        // Attempt logs written before held raw error text (`connect ECONNREFUSED 127.0.0.1:3999`);
+        // they now hold only a reason (docs/webhooks.md), so the old entries become one too.
+        await sql`UPDATE webhook_attempts SET error = ${sql.raw(LEGACY_REASON('error'))} WHERE error IS NOT NULL`.execute(
+          db,
+        )
+        await sql`UPDATE webhook_deliveries SET last_error = ${sql.raw(LEGACY_REASON('last_error'))} WHERE last_error IS NOT NULL`.execute(
+          db,
+        )
+        await db.schema.dropIndex('webhook_deliveries_due').execute()
+        await sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at, destination) WHERE status = 'pending'`.execute(
+          db,
+        )
       },
     },
   }

@@ -31,6 +31,7 @@ export const DELIVERY_COLUMNS = [
   'message_id',
   'endpoint_id',
   'url',
+  'destination',
   'event_type',
   'payload',
   'status',

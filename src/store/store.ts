@@ -4,12 +4,13 @@ import type { TxProgram } from './executor.js'
 import { JobRepo } from './job.repo.js'
 import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
 import { MessageRepo } from './message.repo.js'
-import type {
-  ApiKeyRow,
-  IdempotencyRow,
-  MessageEventRow,
-  MessageRow,
-  WebhookAttemptRow,
+import {
+  MESSAGE_COLUMNS,
+  type ApiKeyRow,
+  type IdempotencyRow,
+  type MessageEventRow,
+  type MessageRow,
+  type WebhookAttemptRow,
 } from './schema.js'
 import { WebhookRepo } from './webhook.repo.js'
 import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
@@ -53,11 +54,16 @@ export class Store {
   }
 
   async getMessage(id: string): Promise<MessageRow | undefined> {
-    return this.db.kysely.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst()
+    return this.db.kysely
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('id', '=', id)
+      .executeTakeFirst()
   }
 
   async listMessages(f: MessageFilter): Promise<MessageRow[]> {
-    let q = this.db.kysely.selectFrom('messages').selectAll()
+    // The record's columns only (the store's own bookkeeping, event_seq, stays in the store).
+    let q = this.db.kysely.selectFrom('messages').select(MESSAGE_COLUMNS)
     if (f.status) q = q.where('status', '=', f.status as MessageRow['status'])
     if (f.to) q = q.where('to_number', '=', f.to)
     if (f.from) q = q.where('from_number', '=', f.from)

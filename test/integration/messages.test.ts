@@ -46,6 +46,8 @@ describe('messages API', () => {
       DEFAULT_COUNTRY: 'US',
       WEBHOOK_SECRET,
       WEBHOOK_RETRY_SCHEDULE: '0.05,0.05,0.05',
+      // The receiver is on loopback, which webhooks may only reach with this opt-in.
+      WEBHOOK_ALLOW_PRIVATE: 'true',
     })
   })
   after(async () => {

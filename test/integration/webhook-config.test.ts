@@ -62,7 +62,7 @@ describe('webhook secret and endpoints', () => {
   describe('a generated secret', () => {
     let t: TestSwitchboard
     before(async () => {
-      t = await startTestSwitchboard()
+      t = await startTestSwitchboard({ WEBHOOK_ALLOW_PRIVATE: 'true' })
     })
     after(() => t.close())
 
@@ -164,7 +164,7 @@ describe('webhook secret and endpoints', () => {
     const keep = { url: `${rx.url}/keep`, secret: secretOf(4) }
     const gone = { url: `${rx.url}/down/gone`, secret: secretOf(5) }
     // A long retry schedule: the failing endpoint's deliveries stay pending.
-    const env = { WEBHOOK_RETRY_SCHEDULE: '3600' }
+    const env = { WEBHOOK_RETRY_SCHEDULE: '3600', WEBHOOK_ALLOW_PRIVATE: 'true' }
     let t = await startTestSwitchboard(
       { ...env, WEBHOOK_ENDPOINTS: JSON.stringify([keep, gone]) },
       { database },

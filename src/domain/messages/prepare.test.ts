@@ -11,6 +11,7 @@ const policy: MessagePolicy = {
   maxValidityPeriod: 604_800,
   maxScheduleAheadSeconds: 35 * 86_400,
   allowPremiumDestinations: false,
+  allowPrivateCallbacks: false,
 }
 const prepare = (req: Partial<SendRequest>) =>
   prepareMessage({ to: '+14155550100', body: 'hi', ...req }, { apiKeyId: null, now: 0, policy })

@@ -1,5 +1,6 @@
 import { errors, type ErrorDef } from '../errors.js'
 import { newId } from '../ids.js'
+import { literalDestination } from '../webhooks/destination.js'
 import { analyzeBody } from './encoding.js'
 import type { MessageRecord } from './message.js'
 import { parsePhone } from './phone.js'
@@ -26,6 +27,8 @@ export interface MessagePolicy {
   readonly maxScheduleAheadSeconds: number
   /** Send to premium-rate and shared-cost destinations (refused by default: toll fraud). */
   readonly allowPremiumDestinations: boolean
+  /** A statusCallback may name a loopback or private address (WEBHOOK_ALLOW_PRIVATE). */
+  readonly allowPrivateCallbacks: boolean
 }
 
 export type PrepareResult =
@@ -90,6 +93,18 @@ export function prepareMessage(
 
   if (req.statusCallback !== undefined && !isHttpUrl(req.statusCallback)) {
     return fail(errors.validation_failed, { field: 'statusCallback', reason: 'not an http(s) URL' })
+  }
+  // A literal internal address is refused now; a host name is checked when it is resolved,
+  // on every connection (the webhook worker's destination guard).
+  if (
+    req.statusCallback !== undefined &&
+    !policy.allowPrivateCallbacks &&
+    literalDestination(req.statusCallback) === 'refused'
+  ) {
+    return fail(errors.validation_failed, {
+      field: 'statusCallback',
+      reason: 'destination_not_allowed',
+    })
   }
   // Fast path: a body starting with a visible ASCII character is not blank.
   const first = req.body.charCodeAt(0)

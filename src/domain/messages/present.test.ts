@@ -132,3 +132,17 @@ test('messageJson writes times as Date#toISOString does, across minutes, years a
     assert.equal(messageJson(m), JSON.stringify(presentMessage(m)), `time ${t}`)
   }
 })
+
+test('a statusCallback password is masked in both views, which still agree', () => {
+  const base = record(rng(4))
+  for (const [url, shown] of <[string, string][]>[
+    ['https://user:s3cret@hooks.example.com/cb', 'https://user:****@hooks.example.com/cb'],
+    ['https://tok_s3cret@hooks.example.com/cb', 'https://****@hooks.example.com/cb'],
+    ['https://hooks.example.com/cb?to=a@b', 'https://hooks.example.com/cb?to=a@b'],
+  ]) {
+    const m = { ...base, status_callback: url }
+    assert.equal(presentMessage(m).statusCallback, shown)
+    assert.equal(messageJson(m), JSON.stringify(presentMessage(m)))
+    assert.doesNotMatch(messageJson(m), /s3cret/)
+  }
+})

@@ -1,3 +1,4 @@
+import { maskUserInfo } from '../webhooks/callback-url.js'
 import type { MessageRecord } from './message.js'
 
 /** ISO 8601 for a stored epoch-milliseconds time, null stays null. */
@@ -49,7 +50,8 @@ export function presentMessage(m: MessageRecord): PublicMessage {
     provider: m.provider,
     providerMessageId: m.provider_message_id,
     metadata: m.metadata === null ? null : (JSON.parse(m.metadata) as Record<string, unknown>),
-    statusCallback: m.status_callback,
+    // A password in the URL (sent as Basic auth) is never shown.
+    statusCallback: maskUserInfo(m.status_callback),
     validityPeriod: m.validity_period,
     validUntil: new Date(m.valid_until).toISOString(),
     sendAt: iso(m.send_at),
@@ -103,7 +105,7 @@ export function messageJson(m: MessageRecord): string {
     `"smartEncoding":${m.smart_encoding === 1},"errorCode":${str(m.error_code)},` +
     `"errorMessage":${str(m.error_message)},"provider":${str(m.provider)},` +
     `"providerMessageId":${str(m.provider_message_id)},"metadata":${m.metadata ?? 'null'},` +
-    `"statusCallback":${str(m.status_callback)},"validityPeriod":${m.validity_period},` +
+    `"statusCallback":${str(maskUserInfo(m.status_callback))},"validityPeriod":${m.validity_period},` +
     `"validUntil":${time(m.valid_until)},"sendAt":${time(m.send_at)},"attempts":${m.attempts},` +
     `"createdAt":${time(m.created_at)},"updatedAt":${time(m.updated_at)},` +
     `"sentAt":${time(m.sent_at)},"completedAt":${time(m.completed_at)}}`

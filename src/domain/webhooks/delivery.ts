@@ -4,6 +4,8 @@ export interface WebhookDeliveryRecord {
   message_id: string | null
   endpoint_id: string | null
   url: string
+  /** What concurrency is limited by: `endpoint:<id>`, or the origin of a statusCallback URL. */
+  destination: string
   event_type: string
   payload: string
   /** `dropped`: its endpoint was removed from the configuration before it was delivered. */

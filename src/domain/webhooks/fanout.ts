@@ -5,11 +5,19 @@ import type { MessageStatus } from '../messages/status.js'
 import type { WebhookDeliveryRecord } from './delivery.js'
 
 /** Builds the outbound webhook deliveries for one status change (the outbox rows). */
+/**
+ * One status change. `sequence`: the message's count of status changes, this one included
+ * (the first webhook of a message carries 1): a receiver keeps the highest it has seen.
+ */
+export interface StatusChange {
+  status: MessageStatus
+  errorCode: string | null
+  at: number
+  sequence: number
+}
+
 export interface StatusChangeFanout {
-  (
-    message: MessageRecord,
-    change: { status: MessageStatus; errorCode: string | null; at: number },
-  ): WebhookDeliveryRecord[]
+  (message: MessageRecord, change: StatusChange): WebhookDeliveryRecord[]
   /**
    * True when every status change makes deliveries (endpoints are configured). Otherwise only
    * a message with a `statusCallback` does, and for the rest the store need not read the row.
@@ -28,15 +36,14 @@ export interface WebhookTargets {
  * sends the same bytes under the same `webhook-id`.
  */
 export function createFanout(targets: WebhookTargets): StatusChangeFanout {
-  const fanout = (
-    m: MessageRecord,
-    change: { status: MessageStatus; errorCode: string | null; at: number },
-  ): WebhookDeliveryRecord[] => {
+  const fanout = (m: MessageRecord, change: StatusChange): WebhookDeliveryRecord[] => {
     if (targets.endpoints.length === 0 && m.status_callback === null) return []
     const type = `message.${change.status}`
     const payload = JSON.stringify({
       type,
       timestamp: new Date(change.at).toISOString(),
+      sequence: change.sequence,
+      // The message as the API shows it (statusCallback masked), without its body.
       data: { ...presentMessage(m), body: undefined },
     })
     const row = (url: string, endpointId: string | null): WebhookDeliveryRecord => ({
@@ -44,6 +51,7 @@ export function createFanout(targets: WebhookTargets): StatusChangeFanout {
       message_id: m.id,
       endpoint_id: endpointId,
       url,
+      destination: endpointId === null ? originOf(url) : `endpoint:${endpointId}`,
       event_type: type,
       payload,
       status: 'pending',
@@ -61,4 +69,13 @@ export function createFanout(targets: WebhookTargets): StatusChangeFanout {
     return out
   }
   return Object.assign(fanout, { everyMessage: () => targets.endpoints.length > 0 })
+}
+
+/** The origin (scheme, host, port) deliveries to a statusCallback URL are counted under. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return url
+  }
 }
