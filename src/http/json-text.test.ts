@@ -70,3 +70,16 @@ test('prototype poisoning keys are refused; other text is a syntax problem', () 
     assert.deepEqual(problem(text), { reason: 'syntax' }, text)
   }
 })
+
+test('an enumerable property on Object.prototype is not counted as a key of the body', () => {
+  Object.defineProperty(Object.prototype, 'polluted', {
+    value: 1,
+    enumerable: true,
+    configurable: true,
+  })
+  try {
+    assert.deepEqual(parse('{"a":{"b":1}}'), { ok: true, value: { a: { b: 1 } } })
+  } finally {
+    Reflect.deleteProperty(Object.prototype, 'polluted')
+  }
+})

@@ -53,9 +53,11 @@ function countParsedKeys(root: object): number {
       continue
     }
     const obj = top as Record<string, unknown>
-    // JSON.parse makes every key an own, enumerable property, `__proto__` included.
-    for (const key in obj) {
-      n++
+    // JSON.parse makes every key an own, enumerable property, `__proto__` included. Own keys
+    // only: an enumerable property someone added to Object.prototype must not count.
+    const keys = Object.keys(obj)
+    n += keys.length
+    for (const key of keys) {
       if (key === '__proto__') return -1
       const v = obj[key]
       if (typeof v === 'object' && v !== null) {

@@ -12,7 +12,7 @@ export interface ValidationDetail {
 /**
  * Ajv's errors as `details` entries. A union (`anyOf`) reports one error per member and then one
  * for the union; they become one entry: `must be one of: transactional, marketing` (with
- * `allowed`) for a union of constants, `must be string, number, boolean or null` for a union of
+ * `allowed`, as for a schema `enum`) for a union of constants, `must be string, number, boolean or null` for a union of
  * types, or the member's own error when the value had the member's type but broke another rule
  * (a metadata string longer than 1,024 characters).
  */
@@ -38,12 +38,18 @@ export function validationDetails(
     if (e.keyword === 'additionalProperties') {
       d.property = (e.params as { additionalProperty?: string }).additionalProperty
     }
-    const allowed = (e.params as { allowed?: unknown[] }).allowed
-    if (e.keyword === 'enum' && allowed) d.allowed = allowed
+    // A schema `enum` and a union of constants read the same.
+    const allowed = (e.params as { allowedValues?: unknown[] }).allowedValues
+    if (e.keyword === 'enum' && allowed) {
+      d.message = oneOf(allowed)
+      d.allowed = allowed
+    }
     out.push(d)
   }
   return out
 }
+
+const oneOf = (allowed: unknown[]) => `must be one of: ${allowed.map(String).join(', ')}`
 
 /** The errors of a union's members as one `enum`-like or type error. */
 function merged(
@@ -59,8 +65,8 @@ function merged(
     return {
       ...union,
       keyword: 'enum',
-      params: { allowed },
-      message: `must be one of: ${allowed.map(String).join(', ')}`,
+      params: { allowedValues: allowed },
+      message: oneOf(allowed),
     }
   }
   const types = members.map((m) => String((m.params as { type?: unknown }).type))

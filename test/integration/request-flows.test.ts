@@ -82,6 +82,7 @@ test('input at the edge of the rules is accepted and stored as documented', asyn
   for (const contentType of [
     'application/json; charset=utf-8',
     'application/json;charset="UTF8"',
+    'APPLICATION/JSON; CHARSET=UTF-8',
   ]) {
     const res = await post(JSON.stringify(validMessage()), {
       'content-type': contentType,

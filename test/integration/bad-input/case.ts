@@ -76,3 +76,10 @@ export const pct = (s: string): string =>
     .join('')
 
 export const b64url = (s: string) => Buffer.from(s).toString('base64url')
+
+/** A value for a case name: JSON with every character outside printable ASCII as \uXXXX. */
+export const show = (v: unknown): string =>
+  String(JSON.stringify(v)).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )

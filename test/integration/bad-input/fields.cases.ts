@@ -3,7 +3,7 @@
  * check itself is Ajv's), enums (listed once), the message text (blank, too long, too many
  * segments) and batch sizes.
  */
-import { VALID_TO, batchItem, send, validMessage, type Case } from './case.js'
+import { VALID_TO, batchItem, send, validMessage, show, type Case } from './case.js'
 
 const failed = { status: 422, code: 'validation_failed' } as const
 
@@ -40,13 +40,13 @@ const wrongTypes: Case[] = (
   ] as const
 ).flatMap(([field, value]): Case[] => [
   {
-    name: `send ${field}=${JSON.stringify(value)}`,
+    name: `send ${field}=${show(value)}`,
     ...send({ [field]: value }),
     ...failed,
     at: { path: `/${field}` },
   },
   {
-    name: `batch item ${field}=${JSON.stringify(value)}`,
+    name: `batch item ${field}=${show(value)}`,
     ...batchItem({ [field]: value }, 3),
     ...failed,
     at: { path: `/messages/3/${field}` },
@@ -56,7 +56,7 @@ const wrongTypes: Case[] = (
 const TYPES = 'must be one of: transactional, marketing'
 const enums: Case[] = [
   ...['promo', '', 'TRANSACTIONAL', 'transactional ', 1, null].map((type): Case => ({
-    name: `send type=${JSON.stringify(type)}`,
+    name: `send type=${show(type)}`,
     ...send({ type }),
     ...failed,
     at: { path: '/type', message: TYPES, allowed: ['transactional', 'marketing'] },
@@ -68,7 +68,7 @@ const enums: Case[] = [
     at: { path: '/messages/1/type', message: TYPES },
   },
   ...[['root'], ['ADMIN'], ['messages:*']].map((scopes): Case => ({
-    name: `create key scopes=${JSON.stringify(scopes)}`,
+    name: `create key scopes=${show(scopes)}`,
     url: '/v1/keys',
     key: 'admin',
     json: { name: 'x', scopes },
@@ -98,7 +98,7 @@ const keyFields: Case[] = (
     [{ name: 'x' }, ''],
   ] as const
 ).map(([json, path]): Case => ({
-  name: `create key ${JSON.stringify(json).slice(0, 60)}`,
+  name: `create key ${show(json).slice(0, 60)}`,
   url: '/v1/keys',
   key: 'admin',
   json,
@@ -108,7 +108,7 @@ const keyFields: Case[] = (
 
 const unknownFields: Case[] = [
   ...['foo', 'To', 'body ', '', 'status', '__proto__x', 'constructor'].map((name): Case => ({
-    name: `send unknown ${JSON.stringify(name)}`,
+    name: `send unknown ${show(name)}`,
     ...send({ [name]: 1 }),
     ...failed,
     at: { path: '', property: name },
@@ -152,7 +152,7 @@ const BLANK_BODIES = [
 ]
 const messageText: Case[] = [
   ...BLANK_BODIES.map((body): Case => ({
-    name: `send blank body ${JSON.stringify(body)}`,
+    name: `send blank body ${show(body)}`,
     ...send({ body }),
     ...failed,
     details: { field: 'body', reason: 'only white space or invisible characters' },

@@ -2,7 +2,7 @@
  * Headers: Content-Type (a few representatives: Fastify's matching is not under test),
  * Idempotency-Key, Authorization, scopes and x-request-id.
  */
-import { UNKNOWN_KEY, UNKNOWN_MSG, validMessage, type Case, type KeyName } from './case.js'
+import { UNKNOWN_KEY, UNKNOWN_MSG, validMessage, show, type Case, type KeyName } from './case.js'
 
 const body = JSON.stringify(validMessage())
 const unsupported = { status: 415, code: 'unsupported_media_type' } as const
@@ -68,7 +68,7 @@ const badIdempotencyKeys: (string | string[])[] = [
 ]
 const idempotencyKeys: Case[] = [
   ...badIdempotencyKeys.map((key): Case => ({
-    name: `send Idempotency-Key ${JSON.stringify(key)}`,
+    name: `send Idempotency-Key ${show(key)}`,
     url: '/v1/messages',
     key: 'write',
     json: validMessage(),
@@ -193,7 +193,7 @@ const requestIds: Case[] = [
     responseHeaders: { 'x-request-id': 'trace-bad-url' },
   },
   ...['r'.repeat(65), 'a b', 'a/b', 'é', '<script>', 'a;b'].map((id): Case => ({
-    name: `x-request-id ${JSON.stringify(id.slice(0, 20))} is replaced`,
+    name: `x-request-id ${show(id.slice(0, 20))} is replaced`,
     url: '/v1/messages',
     raw: 'text',
     key: 'write',

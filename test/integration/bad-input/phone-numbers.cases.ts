@@ -1,5 +1,5 @@
 /** Phone numbers that are not valid destinations, as `to` and `from` of a send and as filters. */
-import { pct, send, type Case } from './case.js'
+import { pct, send, show, type Case } from './case.js'
 
 /** Not dialable: letters, wrong lengths, unassigned ranges, other digit scripts, symbols. */
 const BAD_NUMBERS = [
@@ -37,18 +37,18 @@ const invalid = (field: 'to' | 'from') =>
 
 export const cases: Case[] = [
   ...BAD_NUMBERS.flatMap((n): Case[] => [
-    { name: `send to ${JSON.stringify(n)}`, ...send({ to: n }), ...invalid('to') },
+    { name: `send to ${show(n)}`, ...send({ to: n }), ...invalid('to') },
     {
-      name: `list to ${JSON.stringify(n)}`,
+      name: `list to ${show(n)}`,
       url: `/v1/messages?to=${pct(n)}`,
       key: 'read',
       ...invalid('to'),
     },
   ]),
   ...BAD_NUMBERS.filter((n) => n.startsWith('+') && !n.includes('\u0000')).flatMap((n): Case[] => [
-    { name: `send from ${JSON.stringify(n)}`, ...send({ from: n }), ...invalid('from') },
+    { name: `send from ${show(n)}`, ...send({ from: n }), ...invalid('from') },
     {
-      name: `list from ${JSON.stringify(n)}`,
+      name: `list from ${show(n)}`,
       url: `/v1/messages?from=${pct(n)}`,
       key: 'read',
       ...invalid('from'),

@@ -1,5 +1,5 @@
 /** Scheduling and delivery options: sendAt, validityPeriod, statusCallback. */
-import { DAY, send, type Case } from './case.js'
+import { DAY, send, show, type Case } from './case.js'
 
 const now = Date.now()
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -64,7 +64,7 @@ export const cases: Case[] = [
     at: { path: '/validityPeriod' },
   })),
   ...BAD_CALLBACKS.map((statusCallback): Case => ({
-    name: `statusCallback ${JSON.stringify(statusCallback.slice(0, 40))}`,
+    name: `statusCallback ${show(statusCallback.slice(0, 40))}`,
     ...send({ statusCallback }),
     ...failed,
     at: { path: '/statusCallback' },

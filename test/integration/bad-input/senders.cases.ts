@@ -1,5 +1,5 @@
 /** Sender ids (`from`) that are neither a number, a short code nor an alphanumeric id. */
-import { send, type Case } from './case.js'
+import { send, show, type Case } from './case.js'
 
 const INVALID_SENDERS = [
   'ABCDEFGHIJKL',
@@ -23,14 +23,14 @@ const INVALID_SENDERS = [
 
 export const cases: Case[] = [
   ...INVALID_SENDERS.map((from): Case => ({
-    name: `from ${JSON.stringify(from)}`,
+    name: `from ${show(from)}`,
     ...send({ from }),
     status: 422,
     code: 'invalid_sender',
     details: { field: 'from' },
   })),
   ...['+1', '+', '+999123456', ' +1 ', '\t+999123456 '].map((from): Case => ({
-    name: `from ${JSON.stringify(from)}`,
+    name: `from ${show(from)}`,
     ...send({ from }),
     status: 422,
     code: 'invalid_phone_number',
