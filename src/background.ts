@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import type { SmsProvider } from './providers/provider.js'
 import { JobWorker } from './queue/job.worker.js'
+import { jobCatalog } from './queue/jobs/catalog.js'
 import type { ReportIngestor } from './queue/report.ingestor.js'
 import { SendWorker } from './queue/send.worker.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './queue/webhook.worker.js'
@@ -56,7 +57,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     pollMs: Math.max(config.worker.pollMs, 200),
     now,
   })
-  const jobWorker = new JobWorker(store, o.reports, logger, config.worker.pollMs, now)
+  const jobWorker = new JobWorker(store, jobCatalog(o.reports), logger, config.worker.pollMs, now)
   sendWorker.start()
   webhookWorker.start()
   jobWorker.start()

@@ -1,27 +1,41 @@
 import type { Logger } from 'pino'
 import { newId } from '../domain/ids.js'
-import type { ProviderEvent } from '../providers/provider.js'
+import type { JobRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
+import { JOB_LEASE_MS, type JobCatalog, type JobResult } from './job-catalog.js'
 import { PollingLoop } from './loop.js'
-import type { ReportIngestor } from './report.ingestor.js'
 
-type StatusReport = Extract<ProviderEvent, { type: 'status' }>
+/** Jobs claimed per tick. */
+const BATCH = 100
+/** Dead letters are kept this long for inspection. */
+const DEAD_LETTER_KEEP_MS = 7 * 86_400_000
 
-/** Runs generic background jobs: parked delivery reports and periodic maintenance. */
+/** What becomes of one claimed job. */
+type Fate =
+  | { id: string; kind: 'done' }
+  | { id: string; kind: 'retry'; at: number; reason: string }
+  | { id: string; kind: 'dead'; reason: string }
+
+/**
+ * Runs background jobs from the catalog: each claimed job's type is looked up, its payload
+ * checked against the type's schema, and its handler run under the type's timeout. A failed
+ * run is retried after the type's backoff until its attempt cap, then dead-lettered; an unknown
+ * type or a bad payload is dead-lettered at once, with the reason. Also periodic maintenance.
+ */
 export class JobWorker {
   readonly owner = newId('wrk')
   readonly #loop: PollingLoop
-  #lastPurge = 0
+  #lastPurge = -Infinity
 
   constructor(
     private readonly store: Store,
-    private readonly reports: ReportIngestor,
+    private readonly catalog: JobCatalog,
     private readonly logger: Logger,
     pollMs: number,
     private readonly now: () => number = Date.now,
   ) {
     this.#loop = new PollingLoop(
-      () => this.#tick(),
+      () => this.tick(),
       Math.max(pollMs, 500),
       (err) => logger.error({ err }, 'job worker tick failed'),
     )
@@ -35,30 +49,75 @@ export class JobWorker {
     return this.#loop.stop()
   }
 
-  async #tick(): Promise<'more' | 'idle'> {
+  /** One round: maintenance when due, then the due jobs. Public for tests on a fake clock. */
+  async tick(): Promise<'more' | 'idle'> {
     const now = this.now()
     if (now - this.#lastPurge > 60_000) {
       this.#lastPurge = now
       const purged = await this.store.purgeIdempotency(now)
       if (purged > 0) this.logger.info({ purged }, 'purged expired idempotency keys')
+      await this.store.tx(() => this.store.jobs.purgeDead(now - DEAD_LETTER_KEEP_MS))
     }
-    const jobs = await this.store.tx(() => this.store.jobs.claim(this.owner, 100, now, 60_000))
-    const done: string[] = []
-    for (const job of jobs) {
-      if (job.type === 'provider_report') {
-        const p = JSON.parse(job.payload) as {
-          provider: string
-          report: StatusReport
-          attempt: number
-        }
-        await this.reports.apply(p.provider, [p.report], p.attempt)
-        done.push(job.id)
-      } else {
-        this.logger.error({ jobId: job.id, type: job.type }, 'unknown job type; dropping')
-        done.push(job.id)
-      }
+    const jobs = await this.store.tx(() =>
+      this.store.jobs.claim(this.owner, BATCH, now, JOB_LEASE_MS),
+    )
+    if (jobs.length === 0) return 'idle'
+    const fates = await Promise.all(jobs.map((job) => this.#run(job)))
+    await this.store.tx(() => this.#record(fates))
+    return jobs.length === BATCH ? 'more' : 'idle'
+  }
+
+  async #run(job: JobRow): Promise<Fate> {
+    const entry = this.catalog.get(job.type)
+    const dead = (reason: string): Fate => {
+      this.logger.warn({ jobId: job.id, type: job.type, reason }, 'job dead-lettered')
+      return { id: job.id, kind: 'dead', reason }
     }
-    if (done.length > 0) await this.store.tx(() => this.store.jobs.complete(this.owner, done))
-    return jobs.length === 100 ? 'more' : 'idle'
+    if (!entry) return dead(`unknown job type ${JSON.stringify(job.type.slice(0, 64))}`)
+    const parsed = entry.parse(job.payload)
+    if (!parsed.ok) return dead(parsed.reason)
+    const { def } = entry
+    const result = await this.#withTimeout(def.timeoutMs, (signal) =>
+      def.run(parsed.value, { id: job.id, attempt: job.attempts, signal }),
+    )
+    if (result === 'done') return { id: job.id, kind: 'done' }
+    if (job.attempts >= def.maxAttempts) {
+      return dead(`gave up after ${job.attempts} attempts: ${result.retry}`)
+    }
+    const at = this.now() + def.backoffMs(job.attempts)
+    return { id: job.id, kind: 'retry', at, reason: result.retry }
+  }
+
+  /** Runs `fn`; a throw or a run past `ms` counts as a failed attempt, never as a crash. */
+  async #withTimeout(
+    ms: number,
+    fn: (signal: AbortSignal) => Promise<JobResult>,
+  ): Promise<JobResult> {
+    const controller = new AbortController()
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<JobResult>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort()
+        resolve({ retry: `timed out after ${ms} ms` })
+      }, ms)
+    })
+    try {
+      return await Promise.race([fn(controller.signal), timeout])
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err)
+      return { retry: `failed: ${text.slice(0, 200)}` }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  *#record(fates: readonly Fate[]) {
+    const jobs = this.store.jobs
+    const done = fates.filter((f) => f.kind === 'done').map((f) => f.id)
+    if (done.length > 0) yield* jobs.complete(this.owner, done)
+    for (const f of fates) {
+      if (f.kind === 'retry') yield* jobs.reschedule(this.owner, f.id, f.at, f.reason)
+      else if (f.kind === 'dead') yield* jobs.deadLetter(this.owner, f.id, f.reason)
+    }
   }
 }

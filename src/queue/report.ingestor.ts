@@ -4,13 +4,11 @@ import { analyzeBody } from '../domain/messages/encoding.js'
 import type { MessageRecord } from '../domain/messages/message.js'
 import type { ProviderEvent } from '../providers/provider.js'
 import type { Store } from '../store/store.js'
+import { parkedReport } from './jobs/provider-report.job.js'
 import { Batcher } from './loop.js'
 
 type StatusReport = Extract<ProviderEvent, { type: 'status' }>
 type Inbound = Extract<ProviderEvent, { type: 'inbound' }>
-
-/** How long an unmatched report is retried (its message's send may not be recorded yet). */
-const UNMATCHED_RETRY_MS = [1000, 2000, 5000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000]
 
 /** Where provider webhook routes hand their events: resolves once they are durably applied. */
 export interface ReportSink {
@@ -38,7 +36,7 @@ export class ReportIngestor implements ReportSink {
           list.push(report)
           byProvider.set(provider, list)
         }
-        for (const [provider, reports] of byProvider) await this.apply(provider, reports, 0)
+        for (const [provider, reports] of byProvider) await this.apply(provider, reports)
         return items.map(() => undefined)
       },
       2000,
@@ -86,36 +84,25 @@ export class ReportIngestor implements ReportSink {
     return [{ ...e, at }]
   }
 
-  /** Applies reports; unmatched ones are parked as jobs for attempt `attempt + 1`. */
-  async apply(provider: string, reports: StatusReport[], attempt: number): Promise<void> {
+  /** Applies reports; unmatched ones are parked as `provider_report` jobs (the job catalog). */
+  async apply(provider: string, reports: StatusReport[]): Promise<void> {
     const now = this.now()
     const unmatched = await this.store.tx(() =>
       this.store.messages.applyReports(provider, reports, now),
     )
     if (unmatched.length === 0) return
-    const delay = UNMATCHED_RETRY_MS[attempt]
-    if (delay === undefined) {
-      this.logger.warn(
-        { provider, count: unmatched.length },
-        'dropping reports that match no message',
-      )
-      return
-    }
     await this.store.tx(() =>
-      this.store.jobs.enqueue(
-        unmatched.map((report) => ({
-          id: newId('job'),
-          type: 'provider_report',
-          payload: JSON.stringify({ provider, report, attempt: attempt + 1 }),
-          attempts: 0,
-          run_at: now + delay,
-          lease_owner: null,
-          lease_until: null,
-          last_error: null,
-          created_at: now,
-        })),
-      ),
+      this.store.jobs.enqueue(unmatched.map((report) => parkedReport(provider, report, now))),
     )
+  }
+
+  /** Applies a parked report again (its job's run); `false` when it still matches nothing. */
+  readonly applyParked = async (provider: string, report: StatusReport): Promise<boolean> => {
+    const now = this.now()
+    const unmatched = await this.store.tx(() =>
+      this.store.messages.applyReports(provider, [report], now),
+    )
+    return unmatched.length === 0
   }
 
   async #storeInbound(provider: string, events: Inbound[]): Promise<void> {

@@ -255,8 +255,8 @@ describe('store and queue guarantees', () => {
     )
     const job = parked[0]
     assert.ok(job)
-    const p = JSON.parse(job.payload) as { provider: string; report: never; attempt: number }
-    await reports.apply(p.provider, [p.report], p.attempt)
+    const p = JSON.parse(job.payload) as { provider: string; report: never }
+    assert.equal(await reports.applyParked(p.provider, p.report), true)
     assert.equal(await status(m.id), 'delivered')
   })
 
