@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppContext } from './context.js'
 
-export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function healthRoutes(
+  app: FastifyInstance,
+  ctx: Pick<AppContext, 'store' | 'isShuttingDown'>,
+): void {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     if (ctx.isShuttingDown()) return reply.code(503).send({ status: 'shutting_down' })

@@ -5,7 +5,10 @@ import { createApiKey, presentKey } from '../usecases/api-keys.js'
 import type { AppContext } from './context.js'
 import { ApiKeyView, CreateKeyBody, IdParams } from './schemas.js'
 
-export function keyRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function keyRoutes(
+  app: FastifyInstance,
+  ctx: Pick<AppContext, 'store' | 'now' | 'auth'>,
+): void {
   app.post<{ Body: CreateKeyBody }>(
     '/keys',
     {

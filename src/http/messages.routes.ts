@@ -36,7 +36,10 @@ function answerSubmission(req: FastifyRequest, reply: FastifyReply, r: SubmitOut
   }
 }
 
-export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function messageRoutes(
+  app: FastifyInstance,
+  ctx: Pick<AppContext, 'store' | 'now' | 'config' | 'submitter'>,
+): void {
   const policy = ctx.config.messages
 
   app.post<{ Body: SendMessageBody }>(

@@ -6,7 +6,10 @@ import type { AppContext } from './context.js'
  * Provider callbacks under `/webhooks/<provider-instance>/...`: the raw body is kept for
  * signature checks, events are stored before the answer, so a 2xx means nothing is lost.
  */
-export async function providerWebhookRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+export async function providerWebhookRoutes(
+  app: FastifyInstance,
+  ctx: Pick<AppContext, 'providers' | 'config' | 'reports'>,
+): Promise<void> {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 

@@ -61,7 +61,10 @@ const present = (s: WebhookSecretState) => ({
 })
 
 /** The webhook secret (read and rotate) and the endpoints in force: admin only. */
-export function webhookRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function webhookRoutes(
+  app: FastifyInstance,
+  ctx: Pick<AppContext, 'store' | 'now' | 'config'>,
+): void {
   const secrets = new WebhookSecrets(ctx.store, ctx.config.webhooks.secret, ctx.now)
 
   app.get(
