@@ -14,11 +14,17 @@ import type {
 } from './provider.js'
 
 /** Answers the fake upstream can be told to give. */
-export type UpstreamAnswer = 'accepted' | 'transient' | 'rate_limited' | 'permanent'
+export type UpstreamAnswer = 'accepted' | 'transient' | 'rate_limited' | 'permanent' | 'auth_failed'
 
 /** Names of the contract checks, for explicit skips. */
 export type ContractCheck =
-  'accepted' | 'transient' | 'rate_limited' | 'permanent' | 'delivery_report' | 'webhook_signature'
+  | 'accepted'
+  | 'transient'
+  | 'rate_limited'
+  | 'permanent'
+  | 'auth_failed'
+  | 'delivery_report'
+  | 'webhook_signature'
 
 export interface ContractHarness {
   readonly provider: SmsProvider
@@ -136,6 +142,18 @@ export function runProviderContract(name: string, setup: () => Promise<ContractH
       const result = await h.provider.send(await h.arrange('permanent'), signal())
       assert.equal(result.outcome, 'rejected')
       assert.ok((h.permanentCodes ?? ['invalid_number']).includes(result.code))
+    })
+
+    // Credentials the provider refuses do not get better by retrying every message: each send
+    // fails at once with provider_auth_failed (the harness may answer 401 and 403 in turn).
+    check('auth_failed', 'refused credentials are a permanent provider_auth_failed', async () => {
+      for (let i = 0; i < 2; i++) {
+        const result = await h.provider.send(await h.arrange('auth_failed'), signal())
+        assert.deepEqual(
+          { outcome: result.outcome, code: result.outcome === 'accepted' ? '' : result.code },
+          { outcome: 'rejected', code: 'provider_auth_failed' },
+        )
+      }
     })
 
     check('delivery_report', 'a delivery report yields one status event', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { describe, mock, test } from 'node:test'
+import { describe, mock, test, type TestContext } from 'node:test'
 import {
   SimulatorCore,
   TRACKED_IDS,
@@ -20,27 +20,45 @@ const submit = (id: string, attempt = 1, to = '+15550100000'): SimulatorSubmit =
 const shape = (o: SubmitOutcome): string =>
   o.kind === 'rate_limited' ? `${o.kind}:${o.retryAfterMs}` : o.kind
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/**
+ * Fake time for a core: node's mock timers run its one timer, and `monotonic` (the clock its
+ * due times are measured on) moves with them.
+ */
+function fakeTime(t: TestContext) {
+  let now = 0
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  return {
+    monotonic: () => now,
+    advance: (ms: number): void => {
+      now += ms
+      t.mock.timers.tick(ms)
+    },
+  }
+}
 
-/** A core whose reports are collected; `until(n)` waits (at most 5 s) for n reports. */
-function collecting(options: SimulatorOptions) {
+/**
+ * A core on fake time whose reports are collected; `until(n)` lets fake time pass, 5 ms at a
+ * time and at most 10 s, until n reports came; `advance(ms)` lets time pass.
+ */
+function collecting(t: TestContext, options: SimulatorOptions) {
+  const time = fakeTime(t)
   const reports: SimulatorReport[] = []
   let calls = 0
   const core = new SimulatorCore({
     ...options,
+    monotonic: time.monotonic,
     onReports: (batch) => {
       calls++
       reports.push(...batch)
     },
   })
-  const until = async (count: number): Promise<void> => {
-    const deadline = Date.now() + 5000
-    while (reports.length < count) {
-      if (Date.now() > deadline) throw new Error(`only ${reports.length}/${count} reports`)
-      await sleep(5)
+  const until = (count: number): void => {
+    for (let waited = 0; reports.length < count; waited += 5) {
+      if (waited > 10_000) throw new Error(`only ${reports.length}/${count} reports`)
+      time.advance(5)
     }
   }
-  return { core, reports, until, calls: () => calls }
+  return { core, reports, until, advance: time.advance, calls: () => calls }
 }
 
 const RATES: SimulatorOptions = { transientRate: 0.3, permanentRate: 0.1, dedupe: false }
@@ -86,9 +104,13 @@ describe('SimulatorCore determinism', () => {
 })
 
 describe('SimulatorCore rates', () => {
-  test('rates hold within tolerance over 10,000 ids', async () => {
+  test('rates hold within tolerance over 10,000 ids', (t) => {
     const n = 10_000
-    const { core, reports, until } = collecting({ ...RATES, undeliveredRate: 0.2, dlrDelayMs: 0 })
+    const { core, reports, until, advance } = collecting(t, {
+      ...RATES,
+      undeliveredRate: 0.2,
+      dlrDelayMs: 0,
+    })
     const kinds: Record<string, number> = {}
     for (let i = 0; i < n; i++) {
       const kind = core.submit(submit(`rate-${i}`)).kind
@@ -103,8 +125,8 @@ describe('SimulatorCore rates', () => {
     assert.equal(stats.rejected, kinds.invalid_number)
     assert.equal(stats.timeouts, kinds.timeout)
     assert.equal(stats.accepted, (kinds.accepted ?? 0) + (kinds.timeout ?? 0))
-    await until(stats.accepted)
-    await sleep(20)
+    until(stats.accepted)
+    advance(1000)
     assert.equal(reports.length, stats.accepted)
     const undelivered = reports.filter((r) => r.status === 'undelivered')
     near(undelivered.length, stats.accepted * 0.2, 150)
@@ -148,14 +170,14 @@ describe('SimulatorCore rules', () => {
     assert.equal(core.acceptedCount('b'), 5)
   })
 
-  test('an undelivered rule produces an undeliverable report', async () => {
-    const { core, reports, until } = collecting({
+  test('an undelivered rule produces an undeliverable report', (t) => {
+    const { core, reports, until } = collecting(t, {
       dlrDelayMs: 1,
       rules: [{ match: '+4', outcome: 'undelivered' }],
     })
     core.submit(submit('u', 1, '+4400'))
     core.submit(submit('d', 1, '+3300'))
-    await until(2)
+    until(2)
     assert.deepEqual(
       reports.map((r) => [r.messageId, r.status, r.errorCode]),
       [
@@ -168,15 +190,15 @@ describe('SimulatorCore rules', () => {
 })
 
 describe('SimulatorCore dedupe and counting', () => {
-  test('dedupe on: same sid, one report, duplicates still counted', async () => {
-    const { core, reports, until } = collecting({ dlrDelayMs: 1 })
+  test('dedupe on: same sid, one report, duplicates still counted', (t) => {
+    const { core, reports, until, advance } = collecting(t, { dlrDelayMs: 1 })
     const sids = [1, 2, 3].map((n) => core.submit(submit('dup', n)))
     assert.equal(
       new Set(sids.map((o) => (o.kind === 'accepted' ? o.providerMessageId : ''))).size,
       1,
     )
-    await until(1)
-    await sleep(30)
+    until(1)
+    advance(1000)
     assert.equal(reports.length, 1)
     assert.equal(core.acceptedCount('dup'), 3)
     assert.deepEqual(core.stats(), {
@@ -191,8 +213,8 @@ describe('SimulatorCore dedupe and counting', () => {
     core.close()
   })
 
-  test('dedupe off: a timeout then a retry delivers twice', async () => {
-    const { core, reports, until } = collecting({
+  test('dedupe off: a timeout then a retry delivers twice', (t) => {
+    const { core, reports, until } = collecting(t, {
       dlrDelayMs: 1,
       dedupe: false,
       rules: [{ match: '+33', outcome: 'timeout' }],
@@ -200,7 +222,7 @@ describe('SimulatorCore dedupe and counting', () => {
     assert.equal(core.submit(submit('t', 1, '+3360000')).kind, 'timeout')
     const retry = core.submit(submit('t', 2, '+4470000'))
     assert.equal(retry.kind, 'accepted')
-    await until(2)
+    until(2)
     assert.equal(new Set(reports.map((r) => r.providerMessageId)).size, 2)
     assert.deepEqual([...core.acceptedIds()], ['t'])
     const stats = core.stats()
@@ -226,8 +248,11 @@ describe('SimulatorCore dedupe and counting', () => {
 })
 
 describe('SimulatorCore report batching', () => {
-  test('one timer for the whole queue, reports in batches', async () => {
-    const { core, reports, until, calls } = collecting({ dlrDelayMs: 20, maxReportBatch: 400 })
+  test('one timer for the whole queue, reports in batches', (t) => {
+    const { core, reports, until, advance, calls } = collecting(t, {
+      dlrDelayMs: 20,
+      maxReportBatch: 400,
+    })
     const spy = mock.method(globalThis, 'setTimeout')
     try {
       for (let i = 0; i < 1000; i++) core.submit(submit(`batch-${i}`))
@@ -236,7 +261,9 @@ describe('SimulatorCore report batching', () => {
       spy.mock.restore()
     }
     assert.equal(core.pendingReports(), 1000)
-    await until(1000)
+    advance(19)
+    assert.equal(reports.length, 0, 'nothing before the delay')
+    until(1000)
     assert.equal(reports.length, 1000)
     // 1000 reports in batches of at most 400: a few handler calls, not one per report.
     assert.ok(calls() >= 3 && calls() <= 10, `${calls()} handler calls`)
@@ -245,13 +272,12 @@ describe('SimulatorCore report batching', () => {
     core.close()
   })
 
-  test('close stops the timer and drops pending reports', async () => {
-    let got = 0
-    const core = new SimulatorCore({ dlrDelayMs: 10, onReports: (b) => (got += b.length) })
+  test('close stops the timer and drops pending reports', (t) => {
+    const { core, reports, advance } = collecting(t, { dlrDelayMs: 10 })
     core.submit(submit('c1'))
     core.close()
     assert.equal(core.pendingReports(), 0)
-    await sleep(40)
-    assert.equal(got, 0)
+    advance(1000)
+    assert.equal(reports.length, 0)
   })
 })

@@ -255,7 +255,7 @@ export class SimulatorCore {
 
   #queue(id: string, sid: string, undelivered: boolean, delayMs: number): void {
     if (!this.#handler) return
-    this.#due.push(performance.now() + delayMs)
+    this.#due.push(this.#opts.monotonic() + delayMs)
     this.#qId.push(id)
     this.#qSid.push(sid)
     this.#qStatus.push(undelivered ? STATUS_UNDELIVERED : STATUS_DELIVERED)
@@ -266,14 +266,14 @@ export class SimulatorCore {
     if (this.#timer !== undefined || !this.#handler) return
     const next = this.#due[this.#head]
     if (next === undefined) return
-    const now = performance.now()
+    const now = this.#opts.monotonic()
     const wait = Math.max(0, next - now, this.#lastFlush + this.#opts.minFlushIntervalMs - now)
     this.#timer = setTimeout(this.#flush, Math.ceil(wait))
   }
 
   #flush = (): void => {
     this.#timer = undefined
-    const now = performance.now()
+    const now = this.#opts.monotonic()
     this.#lastFlush = now
     const at = this.#opts.now()
     let batch: SimulatorReport[] = []

@@ -55,6 +55,8 @@ export interface SimulatorOptions {
   minFlushIntervalMs?: number
   /** Wall clock used for report timestamps. Default `Date.now`. */
   now?: () => number
+  /** Monotonic clock (ms) that report due times are measured on. Default `performance.now`. */
+  monotonic?: () => number
   /** Receives delivery reports; reports are only produced while a handler is attached. */
   onReports?: ReportHandler
   /** Called when a report handler throws. Default: emits a process warning. */
@@ -81,6 +83,7 @@ export interface ResolvedSimulatorOptions {
   maxReportBatch: number
   minFlushIntervalMs: number
   now: () => number
+  monotonic: () => number
   onError: (error: unknown) => void
 }
 
@@ -157,6 +160,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
     maxReportBatch,
     minFlushIntervalMs: nonNegative('minFlushIntervalMs', options.minFlushIntervalMs ?? 5),
     now: options.now ?? Date.now,
+    monotonic: options.monotonic ?? (() => performance.now()),
     onError: options.onError ?? defaultOnError,
   }
 }

@@ -10,6 +10,7 @@ const DESTINATION: Record<UpstreamAnswer, string> = {
   transient: '+15550000001',
   rate_limited: '+15550010001',
   permanent: '+15550020001',
+  auth_failed: '+15550040001',
 }
 
 const RULES: SimulatorRule[] = [
@@ -26,6 +27,7 @@ runProviderContract('simulator (in-process)', async () => {
     // Reports are produced by the simulator on its own and pushed through start(sink).
     deliveryReport: async () => undefined,
     expectedRetryAfterMs: 1500,
+    skip: { auth_failed: 'the in-process simulator has no credentials to refuse' },
     close: async () => provider.core.close(),
   }
 })
@@ -40,11 +42,21 @@ runProviderContract('simulator (HTTP)', async () => {
     retryAfterMs: 1500,
     rules: RULES,
   })
+  // The simulator server takes no credentials: a gateway in front of it refuses ours for
+  // the auth_failed destination, with 401 and 403 in turn; everything else goes through.
+  let refusals = 0
+  const gateway: typeof fetch = async (input, init) => {
+    const body = JSON.parse(typeof init?.body === 'string' ? init.body : '{}') as { to?: string }
+    if (body.to !== DESTINATION.auth_failed) return fetch(input, init)
+    const status = refusals++ % 2 === 0 ? 401 : 403
+    return new Response(JSON.stringify({ code: 'unauthorized' }), { status })
+  }
   const provider = createSimulatorHttpProvider({
     name: 'simulator-http',
     url: server.url,
     webhookSecret,
     timeoutMs: 2000,
+    fetch: gateway,
   })
   return {
     provider,

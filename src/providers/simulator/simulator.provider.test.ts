@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, mock, test } from 'node:test'
-import type { AwaitingReport, ProviderEvent, ProviderRecords } from '../provider.js'
+import type { AwaitingReport, ProviderEvent, ProviderRecords, SendResult } from '../provider.js'
 import { createSimulatorProvider } from './simulator.provider.js'
 import { makeSms, waitFor } from './test-helpers.js'
 
@@ -42,11 +42,18 @@ describe('simulator provider (in-process)', () => {
     await sim.stop?.()
   })
 
-  test('latency is respected, and no timer is used without latency', async () => {
+  test('latency is respected, and no timer is used without latency', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] })
     const slow = createSimulatorProvider({ latencyMs: { min: 40, max: 40 } })
-    const started = performance.now()
-    assert.equal((await slow.send(makeSms('+447700900001'), signal())).outcome, 'accepted')
-    assert.ok(performance.now() - started >= 38)
+    let result: SendResult | undefined
+    const sending = slow.send(makeSms('+447700900001'), new AbortController().signal)
+    void sending.then((r) => (result = r))
+    t.mock.timers.tick(39)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(result, undefined, 'no answer before the latency')
+    t.mock.timers.tick(1)
+    assert.equal((await sending).outcome, 'accepted')
+    t.mock.timers.reset()
 
     const fast = createSimulatorProvider({})
     const spy = mock.method(globalThis, 'setTimeout')
@@ -58,19 +65,30 @@ describe('simulator provider (in-process)', () => {
     }
   })
 
-  test('an abort during the latency is a provider_timeout that never reaches the core', async () => {
+  test('an abort during the latency is a provider_timeout that never reaches the core', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] })
     const sim = createSimulatorProvider({ latencyMs: { min: 200, max: 200 } })
-    const started = performance.now()
-    const result = await sim.send(makeSms('+447700900003'), AbortSignal.timeout(20))
-    assert.deepEqual(result, { outcome: 'retry', code: 'provider_timeout' })
-    assert.ok(performance.now() - started < 150)
+    const abort = new AbortController()
+    const sending = sim.send(makeSms('+447700900003'), abort.signal)
+    t.mock.timers.tick(20)
+    abort.abort()
+    assert.deepEqual(await sending, { outcome: 'retry', code: 'provider_timeout' })
+    t.mock.timers.tick(500)
     assert.equal(sim.core.stats().attempts, 0)
   })
 
-  test('delivery reports flow to the sink as status events until stop()', async () => {
+  test('delivery reports flow to the sink as status events until stop()', async (t) => {
+    let clock = 0
+    const advance = (ms: number) => {
+      clock += ms
+      t.mock.timers.tick(ms)
+    }
+    t.mock.timers.enable({ apis: ['setTimeout'] })
     const sim = createSimulatorProvider({
       name: 'sim-a',
       dlrDelayMs: 5,
+      now: () => 1_800_000_000_000 + clock,
+      monotonic: () => clock,
       rules: [{ match: '+4477009009', outcome: 'undelivered' }],
     })
     const seen: Array<[string, ProviderEvent]> = []
@@ -79,7 +97,10 @@ describe('simulator provider (in-process)', () => {
     const bad = makeSms('+447700900900')
     const okResult = await sim.send(ok, signal())
     await sim.send(bad, signal())
-    assert.ok(await waitFor(() => (seen.length >= 2 ? true : undefined)))
+    advance(4)
+    assert.equal(seen.length, 0, 'not before the delay')
+    advance(1)
+    assert.equal(seen.length, 2)
     assert.equal(okResult.outcome, 'accepted')
     const byId = new Map<string | undefined, [string, ProviderEvent]>()
     for (const [name, e] of seen) if (e.type === 'status') byId.set(e.messageId, [name, e])
@@ -91,9 +112,8 @@ describe('simulator provider (in-process)', () => {
       messageId: ok.id,
       providerMessageId: okResult.outcome === 'accepted' ? okResult.providerMessageId : '',
       status: 'delivered',
-      at: delivered.at,
+      at: 1_800_000_000_005,
     })
-    assert.ok(Math.abs(delivered.at - Date.now()) < 5000)
     const undelivered = byId.get(bad.id)?.[1]
     assert.ok(undelivered?.type === 'status')
     assert.equal(undelivered.status, 'undelivered')
@@ -101,7 +121,7 @@ describe('simulator provider (in-process)', () => {
 
     await sim.stop?.()
     await sim.send(makeSms('+447700900101'), signal())
-    await new Promise((resolve) => setTimeout(resolve, 30))
+    advance(1000)
     assert.equal(seen.length, 2)
   })
 
