@@ -31,7 +31,7 @@ export async function runStart(args: string[]): Promise<number> {
         '',
         `    ${sb.firstAdminKey}`,
         '',
-        '  Keep it secret. Create narrower keys with: switchboard keys create --name app --scopes messages:write,messages:read',
+        '  Keep it secret. Create narrower keys with: npx switchboard keys create --name app --scopes messages:write,messages:read',
         '',
         '',
       ].join('\n'),

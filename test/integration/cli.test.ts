@@ -13,6 +13,7 @@ describe('switchboard CLI', () => {
   let server: ChildProcess | undefined
   let env: NodeJS.ProcessEnv
   let adminKey = ''
+  let startOutput = ''
 
   const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
     spawnSync(process.execPath, [...CLI, ...args], {
@@ -39,8 +40,9 @@ describe('switchboard CLI', () => {
       server?.stdout?.on('data', (c: Buffer) => {
         out += c.toString()
         const m = /sb_live_[0-9A-Za-z]{38}/.exec(out)
-        if (m) {
+        if (m && out.includes('keys create')) {
           clearTimeout(timer)
+          startOutput = out
           resolve(m[0])
         }
       })
@@ -53,6 +55,8 @@ describe('switchboard CLI', () => {
   })
 
   test('first start prints an admin key once; keys create/list/revoke work', () => {
+    // The command it suggests works as written from a clone.
+    assert.match(startOutput, /Create narrower keys with: npx switchboard keys create --name/)
     const created = cli([
       'keys',
       'create',
