@@ -13,7 +13,7 @@ describe('switchboard CLI', () => {
   let server: ChildProcess | undefined
   let env: NodeJS.ProcessEnv
   let adminKey = ''
-  let firstOutput = ''
+  let startOutput = ''
 
   const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
     spawnSync(process.execPath, [...CLI, ...args], {
@@ -42,7 +42,7 @@ describe('switchboard CLI', () => {
         const m = /sb_live_[0-9A-Za-z]{38}/.exec(out)
         if (m && /whsec_\S+/.test(out)) {
           clearTimeout(timer)
-          firstOutput = out
+          startOutput = out
           resolve(m[0])
         }
       })
@@ -55,6 +55,8 @@ describe('switchboard CLI', () => {
   })
 
   test('first start prints an admin key once; keys create/list/revoke work', () => {
+    // The command it suggests works as written from a clone.
+    assert.match(startOutput, /Create narrower keys with: npx switchboard keys create --name/)
     const created = cli([
       'keys',
       'create',
@@ -79,7 +81,7 @@ describe('switchboard CLI', () => {
   })
 
   test('first start prints the webhook secret beside the admin key; webhooks secret prints it', () => {
-    const printed = /whsec_\S+/.exec(firstOutput)?.[0]
+    const printed = /whsec_\S+/.exec(startOutput)?.[0]
     assert.ok(printed)
     const shown = cli(['webhooks', 'secret'])
     assert.equal(shown.status, 0, shown.stderr)
