@@ -5,8 +5,6 @@ import assert from 'node:assert/strict'
 import { after, before, beforeEach, describe, mock, test } from 'node:test'
 import { Type } from '@sinclair/typebox'
 import pino from 'pino'
-import { loadConfig } from '../../src/config.js'
-import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { defineJob, JobCatalog, type JobResult } from '../../src/queue/job-catalog.js'
 import { JobWorker } from '../../src/queue/job.worker.js'
 import { jobCatalog } from '../../src/queue/jobs/catalog.js'
@@ -15,30 +13,25 @@ import {
   PROVIDER_REPORT_DELAYS_MS,
 } from '../../src/queue/jobs/provider-report.job.js'
 import { ReportIngestor } from '../../src/queue/report.ingestor.js'
-import { openDb } from '../../src/store/db.js'
 import { DEAD_LETTER } from '../../src/store/job.repo.js'
 import type { JobRow } from '../../src/store/schema.js'
 import { Store } from '../../src/store/store.js'
-import { freshDatabase, TEST_DB } from '../support/harness.js'
+import { openTestStore, TEST_DB } from '../support/harness.js'
 
 const silent = pino({ level: 'silent' })
 const START = 1_800_000_000_000
 
 describe(`job catalog and worker (${TEST_DB})`, () => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>
+  let closeStore: () => Promise<void>
   let store: Store
   let clock = START
   const now = () => clock
 
   before(async () => {
-    db = await freshDatabase()
-    const opened = openDb(loadConfig(db.env).database)
-    await opened.migrate()
-    store = new Store(opened, createFanout({ endpoints: [] }))
+    ;({ store, close: closeStore } = await openTestStore())
   })
   after(async () => {
-    await store.close()
-    await db.drop()
+    await closeStore()
   })
   beforeEach(async () => {
     clock = START

@@ -6,29 +6,23 @@ import { after, before, describe, test } from 'node:test'
 import pino from 'pino'
 import { loadConfig } from '../../src/config.js'
 import { prepareMessage } from '../../src/domain/messages/prepare.js'
-import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import type { ProviderEvent } from '../../src/providers/provider.js'
 import { ReportIngestor } from '../../src/queue/report.ingestor.js'
-import { openDb } from '../../src/store/db.js'
 import { packRows } from '../../src/store/rows.js'
 import { Store } from '../../src/store/store.js'
-import { freshDatabase, TEST_DB } from '../support/harness.js'
+import { openTestStore, TEST_DB } from '../support/harness.js'
 
 const NOW = 1_800_000_000_000
 
 describe(`provider events are sanitised before they are applied (${TEST_DB})`, () => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>
+  let closeStore: () => Promise<void>
   let store: Store
 
   before(async () => {
-    db = await freshDatabase()
-    const opened = openDb(loadConfig(db.env).database)
-    await opened.migrate()
-    store = new Store(opened, createFanout({ endpoints: [] }))
+    ;({ store, close: closeStore } = await openTestStore())
   })
   after(async () => {
-    await store.close()
-    await db.drop()
+    await closeStore()
   })
 
   /** Messages recorded sent to provider `sim` with provider ids `P-<n>`. */

@@ -6,14 +6,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { after, afterEach, before, describe, test } from 'node:test'
 import pino from 'pino'
-import { loadConfig } from '../../src/config.js'
 import type { WebhookDeliveryRecord } from '../../src/domain/webhooks/delivery.js'
-import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import type { Resolver } from '../../src/net/destination-guard.js'
 import { WebhookWorker, type WebhookWorkerOptions } from '../../src/queue/webhook.worker.js'
-import { openDb } from '../../src/store/db.js'
 import { Store } from '../../src/store/store.js'
-import { freshDatabase, waitFor } from '../support/harness.js'
+import { openTestStore, waitFor } from '../support/harness.js'
 
 const SECRET = `whsec_${Buffer.alloc(32, 3).toString('base64')}`
 const CLOCK = 1_800_000_000_000
@@ -50,16 +47,13 @@ class Receiver {
 }
 
 describe('webhook worker', () => {
-  let db: Awaited<ReturnType<typeof freshDatabase>>
+  let closeStore: () => Promise<void>
   let store: Store
   let worker: WebhookWorker | undefined
   let seq = 0
 
   before(async () => {
-    db = await freshDatabase()
-    const opened = openDb(loadConfig(db.env).database)
-    await opened.migrate()
-    store = new Store(opened, createFanout({ endpoints: [] }))
+    ;({ store, close: closeStore } = await openTestStore())
   })
   afterEach(async () => {
     await worker?.stop()
@@ -67,8 +61,7 @@ describe('webhook worker', () => {
     await store.db.kysely.deleteFrom('webhook_deliveries').execute()
   })
   after(async () => {
-    await store.close()
-    await db.drop()
+    await closeStore()
   })
 
   const start = (o: Partial<WebhookWorkerOptions> = {}) => {

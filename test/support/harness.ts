@@ -7,7 +7,9 @@ import pino from 'pino'
 import { loadConfig, type Config } from '../../src/config.js'
 import { startSwitchboard, type Role, type Switchboard } from '../../src/main.js'
 import { createApiKey } from '../../src/usecases/api-keys.js'
-import type { Db } from '../../src/store/db.js'
+import { createFanout } from '../../src/domain/webhooks/fanout.js'
+import { openDb, type Db } from '../../src/store/db.js'
+import { Store } from '../../src/store/store.js'
 
 /** PostgreSQL used by the integration suite (trust auth on these machines). */
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test'
@@ -100,6 +102,24 @@ export async function startTestSwitchboard(
     close: async () => {
       await sb.stop()
       if (!opts.database) await database.drop()
+    },
+  }
+}
+
+/**
+ * A migrated store on a fresh database, for repository and worker tests that run no server.
+ * `close` closes it and drops the database.
+ */
+export async function openTestStore(): Promise<{ store: Store; close: () => Promise<void> }> {
+  const database = await freshDatabase()
+  const opened = openDb(loadConfig(database.env).database)
+  await opened.migrate()
+  const store = new Store(opened, createFanout({ endpoints: [] }))
+  return {
+    store,
+    close: async () => {
+      await store.close()
+      await database.drop()
     },
   }
 }
