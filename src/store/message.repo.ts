@@ -7,8 +7,6 @@ import {
   AT_CREATED,
   AT_ID,
   AT_STATUS,
-  DELIVERY_COLUMNS,
-  EVENT_COLUMNS,
   FIRST_EVENT_COLUMNS,
   INTAKE_COLUMNS,
   insertRows,
@@ -17,17 +15,10 @@ import {
   type SubmissionResult,
 } from './rows.js'
 import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
+import { Changes, NEXT_SEQ, type StoredMessage } from './status-changes.js'
 
 type Dialect = 'sqlite' | 'postgres'
 type StatusReport = Extract<ProviderEvent, { type: 'status' }>
-
-/**
- * A message row as the store holds it. `event_seq` counts the message's status changes: every
- * status UPDATE adds one in the same statement, and each webhook carries it as `sequence`.
- */
-type StoredMessage = MessageRecord & { event_seq: number }
-/** The SET term every status UPDATE carries. */
-const NEXT_SEQ = 'event_seq = event_seq + 1'
 
 /** The worker's decision for one claimed message, already resolved by the domain. */
 export type OutcomeWrite =
@@ -48,55 +39,6 @@ export type OutcomeWrite =
       errorCode: string
       errorMessage: string | null
     }
-
-/**
- * Collects the side effects of status changes within one transaction (event rows and the
- * outbox rows of webhook deliveries) and writes them with multi-row inserts at the end.
- */
-class Changes {
-  readonly #events: unknown[] = []
-  readonly #deliveries: unknown[] = []
-
-  constructor(private readonly fanout: StatusChangeFanout) {}
-
-  /** `m`: the message after the change, or null when the change makes no webhook. */
-  add(
-    id: string,
-    m: StoredMessage | null,
-    status: MessageStatus,
-    errorCode: string | null,
-    detail: string | null,
-    at: number,
-  ): void {
-    this.#events.push(id, status, errorCode, detail, at)
-    if (m === null) return
-    for (const d of this.fanout(m, { status, errorCode, at, sequence: m.event_seq })) {
-      this.#deliveries.push(
-        d.id,
-        d.message_id,
-        d.endpoint_id,
-        d.url,
-        d.destination,
-        d.event_type,
-        d.payload,
-        d.status,
-        d.attempts,
-        d.next_attempt_at,
-        d.lease_owner,
-        d.lease_until,
-        d.last_status_code,
-        d.last_error,
-        d.created_at,
-        d.updated_at,
-      )
-    }
-  }
-
-  *write(): Generator<Query, void, unknown> {
-    yield* insertRows('message_events', EVENT_COLUMNS, this.#events)
-    yield* insertRows('webhook_deliveries', DELIVERY_COLUMNS, this.#deliveries)
-  }
-}
 
 /**
  * What a status UPDATE returns when no endpoint takes every message's changes: enough to tell
