@@ -188,16 +188,22 @@ describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () 
   let t: TestSwitchboard
   let api: ReturnType<typeof client>
   let sim: SimulatorCore
+  /** The server's clock runs with real time plus `skipped`: a test jumps ahead, never waits. */
+  let skipped = 0
+  const now = () => Date.now() + skipped
 
   before(async () => {
-    t = await startTestSwitchboard({
-      WORKER_THREAD: 'false', // reaches into the in-process simulator
-      SIMULATOR_RULES: JSON.stringify([
-        { match: '+1212555', outcome: 'invalid_number' },
-        { match: '+1303555', outcome: 'server_error' },
-        { match: '+1505555', outcome: 'timeout' },
-      ]),
-    })
+    t = await startTestSwitchboard(
+      {
+        WORKER_THREAD: 'false', // reaches into the in-process simulator and sets the clock
+        SIMULATOR_RULES: JSON.stringify([
+          { match: '+1212555', outcome: 'invalid_number' },
+          { match: '+1303555', outcome: 'server_error' },
+          { match: '+1505555', outcome: 'timeout' },
+        ]),
+      },
+      { now },
+    )
     api = client(t)
     sim = simulatorOf(t)
   })
@@ -260,6 +266,12 @@ describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () 
 
   test('an always-failing destination expires with its validity period', async () => {
     const m = await api.send({ to: '+13035550100', body: 'never', validityPeriod: 2 })
+    await waitFor(
+      async () => ((await api.get(m.id)).attempts >= 2 ? true : undefined),
+      10_000,
+      'retries before the validity period ends',
+    )
+    skipped += 2_500 // past validUntil
     const done = await waitFor(
       async () => {
         const x = await api.get(m.id)
@@ -275,13 +287,13 @@ describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () 
   })
 
   test('a scheduled message waits for sendAt; cancel works only before sending', async () => {
-    const sendAt = new Date(Date.now() + 3000).toISOString()
+    const sendAt = new Date(now() + 60_000).toISOString()
     const scheduled = await api.send({ to: '+14155550123', body: 'later', sendAt })
     assert.equal(scheduled.status, 'scheduled')
     const toCancel = await api.send({
       to: '+14155550124',
       body: 'never',
-      sendAt: new Date(Date.now() + 1500).toISOString(),
+      sendAt: new Date(now() + 30_000).toISOString(),
     })
     assert.equal(toCancel.status, 'scheduled')
 
@@ -289,12 +301,14 @@ describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () 
     assert.equal(canceled.statusCode, 200, canceled.body)
     assert.equal(canceled.json<Msg>().status, 'canceled')
 
-    await new Promise((r) => setTimeout(r, 1000))
+    // The worker polls every 20 ms: several polls find nothing due yet.
+    await new Promise((r) => setTimeout(r, 200))
     const waiting = await api.get(scheduled.id)
     assert.equal(waiting.status, 'scheduled')
     assert.equal(waiting.attempts, 0)
     assert.equal(sim.acceptedCount(scheduled.id), 0)
 
+    skipped += 60_000 // both sendAt times have come
     const delivered = await waitFor(
       async () => {
         const x = await api.get(scheduled.id)

@@ -66,6 +66,8 @@ export async function startTestSwitchboard(
     db?: TestDb
     /** Start on this database (a restart); the caller drops it. Default: a fresh one. */
     database?: Awaited<ReturnType<typeof freshDatabase>>
+    /** The server's clock (needs WORKER_THREAD=false): tests move it instead of waiting. */
+    now?: () => number
   } = {},
 ): Promise<TestSwitchboard> {
   const database = opts.database ?? (await freshDatabase(opts.db))
@@ -84,6 +86,7 @@ export async function startTestSwitchboard(
     role: opts.role ?? 'all',
     listen: false,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...(opts.now ? { now: opts.now } : {}),
   })
   const now = Date.now
   const keys = {
