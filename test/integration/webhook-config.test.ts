@@ -61,8 +61,13 @@ describe('webhook secret and endpoints', () => {
 
   describe('a generated secret', () => {
     let t: TestSwitchboard
+    /** The server's clock runs with real time plus `skipped`; workers re-read secrets each second. */
+    let skipped = 0
     before(async () => {
-      t = await startTestSwitchboard({ WEBHOOK_ALLOW_PRIVATE: 'true' })
+      t = await startTestSwitchboard(
+        { WEBHOOK_ALLOW_PRIVATE: 'true', WORKER_THREAD: 'false' },
+        { now: () => Date.now() + skipped },
+      )
     })
     after(() => t.close())
 
@@ -113,8 +118,7 @@ describe('webhook secret and endpoints', () => {
       const r = rotated.json<{ secret: string; previousExpiresAt: string }>()
       assert.notEqual(r.secret, old)
       assert.ok(Date.parse(r.previousExpiresAt) > Date.now() + 3_500_000)
-      // Workers re-read secrets at most every second.
-      await new Promise((res) => setTimeout(res, 1100))
+      skipped += 1100 // workers re-read secrets at most every second
       const during = await sendWithCallback('/during')
       assert.ok(verifies(r.secret, during), 'the new secret verifies')
       assert.ok(verifies(old, during), 'the old secret still verifies during the overlap')
@@ -128,7 +132,7 @@ describe('webhook secret and endpoints', () => {
       })
       const newest = again.json<{ secret: string; previousExpiresAt: null }>()
       assert.equal(newest.previousExpiresAt, null)
-      await new Promise((res) => setTimeout(res, 1100))
+      skipped += 1100
       const afterwards = await sendWithCallback('/after')
       assert.ok(verifies(newest.secret, afterwards))
       assert.ok(!verifies(r.secret, afterwards), 'no overlap: the replaced secret no longer signs')
