@@ -141,42 +141,42 @@ export class WebhookWorker {
     const attempt = d.attempts + 1
     const started = this.#now()
     const secrets = this.#o.keys.for(d.endpoint_id)
+    if (!secrets?.length) {
+      // Its endpoint left the configuration after the event: drop it, with the reason.
+      const base = { id: d.id, attempt, at: started, durationMs: 0, statusCode: null }
+      return { ...base, error: 'endpoint_removed', result: { status: 'dropped' } }
+    }
     let statusCode: number | null = null
     let error: DeliveryFailure | null = null
     let retryAfterMs = 0
-    if (!secrets?.length) {
-      // Its endpoint left the configuration after the event: drop it, with the reason.
-      const base = { id: d.id, attempt, at: started, durationMs: 0, statusCode }
-      return { ...base, error: 'endpoint_removed', result: { status: 'dropped' } }
-    } else {
-      const timestamp = Math.floor(started / 1000)
-      try {
-        // User info in the URL is sent as Basic auth, never as part of the request line.
-        const target = splitUserInfo(d.url)
-        const res = await request(target.url, {
-          method: 'POST',
-          body: d.payload,
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': 'Switchboard-Webhooks/1',
-            'webhook-id': d.id,
-            'webhook-timestamp': String(timestamp),
-            'webhook-signature': secrets
-              .map((secret) => signWebhook(secret, d.id, timestamp, d.payload))
-              .join(' '),
-            ...(target.authorization ? { authorization: target.authorization } : {}),
-          },
-          signal: AbortSignal.timeout(this.#o.timeoutMs),
-          dispatcher: this.#dispatcher,
-        })
-        statusCode = res.statusCode
-        const retryAfter = Number(res.headers['retry-after'])
-        if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000
-        await res.body.dump()
-      } catch (err) {
-        // Only the classified reason is kept: the error's text names what was tried.
-        error = classifyDeliveryError(err)
-      }
+    const timestamp = Math.floor(started / 1000)
+    try {
+      // User info in the URL is sent as Basic auth, never as part of the request line.
+      const target = splitUserInfo(d.url)
+      const res = await request(target.url, {
+        method: 'POST',
+        body: d.payload,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Switchboard-Webhooks/1',
+          'webhook-id': d.id,
+          'webhook-timestamp': String(timestamp),
+          // Two during a rotation's overlap, space-separated (Standard Webhooks).
+          'webhook-signature': secrets
+            .map((secret) => signWebhook(secret, d.id, timestamp, d.payload))
+            .join(' '),
+          ...(target.authorization ? { authorization: target.authorization } : {}),
+        },
+        signal: AbortSignal.timeout(this.#o.timeoutMs),
+        dispatcher: this.#dispatcher,
+      })
+      statusCode = res.statusCode
+      const retryAfter = Number(res.headers['retry-after'])
+      if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000
+      await res.body.dump()
+    } catch (err) {
+      // Only the classified reason is kept: the error's text names what was tried.
+      error = classifyDeliveryError(err)
     }
     const at = this.#now()
     const base = { id: d.id, attempt, at, durationMs: at - started, statusCode, error }

@@ -67,13 +67,13 @@ export class MessageSubmitter {
   async submit(req: SendRequest, ctx: SubmitContext): Promise<SubmitOutcome> {
     const prepared = this.#prepareOne(req, ctx)
     if ('outcome' in prepared) return prepared
-    return this.#store(prepared.rows, prepared.json, 202, ctx)
+    return this.#store(prepared.rows, prepared.json, ctx)
   }
 
   /** Up to a batch of messages, each validated on its own; `json` lists each by index. */
   async submitBatch(reqs: readonly SendRequest[], ctx: SubmitContext): Promise<SubmitOutcome> {
     const { rows, json } = this.#prepareBatch(reqs, ctx.apiKeyId)
-    return this.#store(rows, json, 202, ctx)
+    return this.#store(rows, json, ctx)
   }
 
   #prepareOne(
@@ -125,12 +125,8 @@ export class MessageSubmitter {
     return { rows: packRows(messages), json: JSON.stringify(body) }
   }
 
-  async #store(
-    rows: unknown[],
-    json: string,
-    status: number,
-    ctx: SubmitContext,
-  ): Promise<SubmitOutcome> {
+  /** Stores the rows with the idempotency record of their 202 answer `json`. */
+  async #store(rows: unknown[], json: string, ctx: SubmitContext): Promise<SubmitOutcome> {
     const idem = ctx.idempotency ?? null
     let record: IdempotencyRow | null = null
     if (idem) {
@@ -139,7 +135,7 @@ export class MessageSubmitter {
         api_key_id: idem.apiKeyId,
         key: idem.key,
         request_hash: idem.hash,
-        response_status: status,
+        response_status: 202,
         response_body: json,
         created_at: now,
         expires_at: now + this.deps.idempotencyTtlMs,

@@ -169,6 +169,29 @@ describe('webhook worker', () => {
     }
   })
 
+  test('a delivery whose endpoint left the configuration is dropped as endpoint_removed, never sent', async () => {
+    const r = new Receiver()
+    const port = await r.listen('127.0.0.1')
+    try {
+      const d = await enqueue(`http://127.0.0.1:${port}/gone`)
+      await store.db.kysely
+        .updateTable('webhook_deliveries')
+        .set({ endpoint_id: 'wep_gone', destination: 'endpoint:wep_gone' })
+        .where('id', '=', d.id)
+        .execute()
+      start({
+        allowPrivate: true,
+        keys: { refresh: async () => undefined, for: (id) => (id === null ? [SECRET] : undefined) },
+      })
+      const done = await attempted(d)
+      assert.equal(done.status, 'dropped')
+      assert.equal(done.last_error, 'endpoint_removed')
+      assert.equal(r.requests.length, 0)
+    } finally {
+      await r.close()
+    }
+  })
+
   test('a public name resolving to an internal address is refused without connecting', async () => {
     const connects: string[] = []
     const internal = [

@@ -4,7 +4,7 @@
  * shown (API answers, webhook payloads, the delivery log).
  */
 
-export const MASK = '****'
+const MASK = '****'
 
 /** Start and end of the user info in `url` (before the `@`), or undefined when it has none. */
 function userInfoSpan(url: string): [number, number] | undefined {
