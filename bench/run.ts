@@ -632,7 +632,7 @@ async function main(): Promise<void> {
   // The server runs as `npm start` runs it: compiled, without a TypeScript loader.
   const build = spawnSync(
     process.execPath,
-    [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'],
     {
       cwd: REPO_ROOT,
       stdio: 'inherit',
