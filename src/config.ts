@@ -1,4 +1,12 @@
 import { readFileSync } from 'node:fs'
+import type { ConfigKey } from './config-keys.js'
+import { ConfigEntry, type ProviderBase } from './providers/provider-type.js'
+import { PROVIDER_TYPES, callbackAuth, type ProviderSettings } from './providers/registry.js'
+import {
+  checkSimulatorRules,
+  parseLatency,
+  type SimulatorSettings,
+} from './providers/simulator/simulator.type.js'
 import { maskUserInfo } from './domain/webhooks/callback-url.js'
 import { literalDestination } from './domain/webhooks/destination.js'
 
@@ -42,7 +50,8 @@ export interface Config {
     readonly maxAttempts: number
     readonly providerTimeoutMs: number
   }
-  readonly providers: readonly ProviderConfig[]
+  /** Provider instances, in configured order (PROVIDERS); the simulator when none is set. */
+  readonly providers: readonly ProviderSettings[]
   readonly webhooks: {
     readonly secret: string | undefined
     readonly endpoints: readonly { url: string; secret: string }[]
@@ -61,25 +70,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number
 }
 
-export type ProviderConfig =
-  | {
-      type: 'simulator'
-      name: string
-      seed: number
-      latencyMs: { min: number; max: number }
-      dlrDelayMs: number
-      transientRate: number
-      /** Retry-After carried by simulated 429 answers, in milliseconds. */
-      retryAfterMs: number
-      permanentRate: number
-      undeliveredRate: number
-      rules: { match: string; outcome: SimulatorRuleOutcome }[]
-      dedupe: boolean
-    }
-  | { type: 'simulator-http'; name: string; url: string; webhookSecret: string }
-
-type SimulatorRuleOutcome =
-  'server_error' | 'rate_limited' | 'timeout' | 'invalid_number' | 'undelivered' | 'delivered'
+/** @deprecated name: the settings of one provider instance. */
+export type ProviderConfig = ProviderSettings
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -88,20 +80,20 @@ export class ConfigError extends Error {
   }
 }
 
-type Source = Record<string, string | undefined>
+type Source = Partial<Record<string, string | undefined>>
 
 class Reader {
   readonly problems: string[] = []
   constructor(private readonly src: Source) {}
 
-  str(key: string, def: string): string
-  str(key: string): string | undefined
-  str(key: string, def?: string): string | undefined {
+  str(key: ConfigKey, def: string): string
+  str(key: ConfigKey): string | undefined
+  str(key: ConfigKey, def?: string): string | undefined {
     const v = this.src[key]
     return v === undefined || v === '' ? def : v
   }
 
-  int(key: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  int(key: ConfigKey, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
     const raw = this.str(key)
     if (raw === undefined) return def
     const n = Number(raw)
@@ -112,7 +104,7 @@ class Reader {
     return n
   }
 
-  rate(key: string, def: number): number {
+  rate(key: ConfigKey, def: number): number {
     const raw = this.str(key)
     if (raw === undefined) return def
     const n = Number(raw)
@@ -123,7 +115,7 @@ class Reader {
     return n
   }
 
-  bool(key: string, def: boolean): boolean {
+  bool(key: ConfigKey, def: boolean): boolean {
     const raw = this.str(key)
     if (raw === undefined) return def
     if (/^(1|true|yes|on)$/i.test(raw)) return true
@@ -132,7 +124,7 @@ class Reader {
     return def
   }
 
-  oneOf<T extends string>(key: string, values: readonly T[], def: T): T {
+  oneOf<T extends string>(key: ConfigKey, values: readonly T[], def: T): T {
     const raw = this.str(key)
     if (raw === undefined) return def
     const v = values.find((x) => x.toLowerCase() === raw.toLowerCase())
@@ -140,7 +132,7 @@ class Reader {
     return v ?? def
   }
 
-  json<T>(key: string, def: T, check: (v: unknown) => string | undefined): T {
+  json<T>(key: ConfigKey, def: T, check: (v: unknown) => string | undefined): T {
     const raw = this.str(key)
     if (raw === undefined) return def
     try {
@@ -177,8 +169,6 @@ function readConfigFile(path: string | undefined, problems: string[]): Source {
   }
 }
 
-const LATENCY = /^(\d+)(?:-(\d+))?$/
-
 export function loadConfig(env: Source = process.env, overrides: Source = {}): Config {
   const fileProblems: string[] = []
   const file = readConfigFile(env.SWITCHBOARD_CONFIG, fileProblems)
@@ -211,17 +201,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     r.problems.push(`DEFAULT_COUNTRY must be an ISO 3166-1 alpha-2 code (got "${defaultCountry}")`)
   }
 
-  const simulatorUrl = r.str('SIMULATOR_URL')
-  const providers: ProviderConfig[] = simulatorUrl
-    ? [
-        {
-          type: 'simulator-http',
-          name: 'simulator',
-          url: simulatorUrl,
-          webhookSecret: r.str('SIMULATOR_WEBHOOK_SECRET', 'simulator-dev-secret'),
-        },
-      ]
-    : [readSimulator(r)]
+  const providers = readProviders(r)
 
   const endpoints = r.json<{ url: string; secret: string }[]>(
     'WEBHOOK_ENDPOINTS',
@@ -311,18 +291,76 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
   return deepFreeze(config)
 }
 
-type SimulatorConfig = Extract<ProviderConfig, { type: 'simulator' }>
+const INSTANCE_NAME = /^[a-z0-9-]{1,63}$/
 
-function readSimulator(r: Reader): SimulatorConfig {
+/**
+ * `PROVIDERS`: instances of any registered type, each parsed by its type's own schema. Without
+ * it, the simulator is the only provider, in process or over HTTP (`SIMULATOR_URL`).
+ */
+function readProviders(r: Reader): ProviderSettings[] {
+  const raw = r.json<unknown[] | undefined>('PROVIDERS', undefined, (v) =>
+    Array.isArray(v) && v.length > 0
+      ? undefined
+      : 'must be a non-empty JSON array of provider instances',
+  )
+  if (raw === undefined) {
+    const simulatorUrl = r.str('SIMULATOR_URL')
+    return simulatorUrl
+      ? [
+          {
+            type: 'simulator-http',
+            name: 'simulator',
+            mps: undefined,
+            url: simulatorUrl,
+            webhookSecret: r.str('SIMULATOR_WEBHOOK_SECRET', 'simulator-dev-secret'),
+          },
+        ]
+      : [readSimulator(r)]
+  }
+  const seen = new Set<string>()
+  const out: ProviderSettings[] = []
+  raw.forEach((item, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      r.problems.push(`PROVIDERS[${i}] must be an object with "name" and "type"`)
+      return
+    }
+    const obj = item as Record<string, unknown>
+    const name = typeof obj.name === 'string' ? obj.name : ''
+    const e = new ConfigEntry(obj, `PROVIDERS[${i}]${name ? ` "${name}"` : ''}`, r.problems)
+    if (!INSTANCE_NAME.test(name)) e.problem('"name" must be 1 to 63 of a-z, 0-9 and "-"')
+    else if (seen.has(name)) e.problem(`"name" ${name} is used by an earlier instance`)
+    seen.add(name)
+    const type = obj.type
+    if (typeof type !== 'string' || !Object.hasOwn(PROVIDER_TYPES, type)) {
+      e.problem(`"type" must be one of ${Object.keys(PROVIDER_TYPES).join(', ')}`)
+      return
+    }
+    const mpsRaw = e.num('mps', 0, 0, 100_000, false)
+    const base: ProviderBase = { name, type, mps: mpsRaw > 0 ? mpsRaw : undefined }
+    const providerType = PROVIDER_TYPES[type as keyof typeof PROVIDER_TYPES] as unknown as {
+      parse(e: ConfigEntry, b: ProviderBase): ProviderSettings
+    }
+    const settings = providerType.parse(e, base)
+    e.finish()
+    if (callbackAuth(settings) === 'none') {
+      e.problem('its callbacks could be neither verified by signature nor by token')
+    }
+    out.push(settings)
+  })
+  return out
+}
+
+function readSimulator(r: Reader): SimulatorSettings {
   const latencyRaw = r.str('SIMULATOR_LATENCY_MS', '0')
-  const lat = LATENCY.exec(latencyRaw)
-  if (!lat) r.problems.push(`SIMULATOR_LATENCY_MS must be "N" or "MIN-MAX" (got "${latencyRaw}")`)
-  const latMin = lat ? Number(lat[1]) : 0
+  const latency = parseLatency(latencyRaw)
+  if (!latency)
+    r.problems.push(`SIMULATOR_LATENCY_MS must be "N" or "MIN-MAX" (got "${latencyRaw}")`)
   return {
     type: 'simulator',
     name: 'simulator',
+    mps: undefined,
     seed: r.int('SIMULATOR_SEED', 1),
-    latencyMs: { min: latMin, max: lat?.[2] ? Number(lat[2]) : latMin },
+    latencyMs: latency ?? { min: 0, max: 0 },
     dlrDelayMs: r.int('SIMULATOR_DLR_DELAY_MS', 50),
     transientRate: r.rate('SIMULATOR_TRANSIENT_RATE', 0),
     retryAfterMs: r.int('SIMULATOR_RETRY_AFTER_MS', 1000),
@@ -334,7 +372,7 @@ function readSimulator(r: Reader): SimulatorConfig {
 }
 
 /** Settings of the standalone simulator server (`switchboard simulator`). */
-export function loadSimulatorConfig(env: Source = process.env): SimulatorConfig {
+export function loadSimulatorConfig(env: Source = process.env): SimulatorSettings {
   const r = new Reader(env)
   const sim = readSimulator(r)
   if (r.problems.length > 0) throw new ConfigError(r.problems)
@@ -357,26 +395,6 @@ export function isWebhookSecret(s: string): boolean {
   if (!s.startsWith('whsec_')) return false
   const bytes = Buffer.from(s.slice(6), 'base64')
   return bytes.length >= 24 && bytes.length <= 64
-}
-
-const RULE_OUTCOMES = [
-  'server_error',
-  'rate_limited',
-  'timeout',
-  'invalid_number',
-  'undelivered',
-  'delivered',
-]
-
-function checkSimulatorRules(v: unknown): string | undefined {
-  if (!Array.isArray(v)) return 'must be an array of { match, outcome }'
-  for (const rule of v as unknown[]) {
-    const r = rule as { match?: unknown; outcome?: unknown }
-    if (typeof r?.match !== 'string' || !RULE_OUTCOMES.includes(String(r.outcome))) {
-      return `each rule needs a string "match" and an outcome in ${RULE_OUTCOMES.join(', ')}`
-    }
-  }
-  return undefined
 }
 
 function checkEndpoints(v: unknown): string | undefined {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { startBackground, type Background } from './background.js'
@@ -8,7 +9,7 @@ import { buildApp } from './http/app.js'
 import { checkWebhookEndpoints } from './net/webhook-endpoints.check.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
-import { createProvider } from './providers/registry.js'
+import { callbackAuth, createProvider } from './providers/registry.js'
 import { Batcher } from './queue/loop.js'
 import { ReportIngestor, type ReportSink } from './queue/report.ingestor.js'
 import { SigningKeys } from './queue/signing-keys.js'
@@ -90,7 +91,7 @@ export async function composeWorker(
   store: Store,
   o: { logger: Logger; now: () => number },
 ): Promise<WorkerParts> {
-  const providers = createProviders(config)
+  const providers = await createProviders(config, store, o.now)
   const reports = new ReportIngestor(store, o.logger, o.now)
   const background = await startBackground({
     config,
@@ -108,9 +109,28 @@ export async function composeWorker(
   return { providers, reports, background }
 }
 
-/** One adapter per configured provider instance, by name. */
-function createProviders(config: Config): ReadonlyMap<string, SmsProvider> {
-  return new Map(config.providers.map((p) => [p.name, createProvider(p)]))
+/**
+ * One adapter per configured provider instance, by name, each with its callback URLs. An
+ * instance whose provider cannot sign its callbacks gets a random token, made once and kept in
+ * the database (every process and restart registers the same URLs), added as `?token=`.
+ */
+async function createProviders(
+  config: Config,
+  store: Store,
+  now: () => number,
+): Promise<ReadonlyMap<string, SmsProvider>> {
+  const providers = new Map<string, SmsProvider>()
+  for (const p of config.providers) {
+    const callbackToken = await store.initSetting(
+      `provider_callback_token:${p.name}`,
+      randomBytes(24).toString('base64url'),
+    )
+    const base = `${config.publicUrl}/webhooks/${p.name}`
+    const query = callbackAuth(p) === 'token' ? `?token=${callbackToken}` : ''
+    const callbackUrls = { status: `${base}/status${query}`, inbound: `${base}/inbound${query}` }
+    providers.set(p.name, createProvider(p, { callbackUrls, callbackToken, now }))
+  }
+  return providers
 }
 
 /** The only wiring point: builds the store, providers, workers and HTTP app from config. */
@@ -174,7 +194,7 @@ export async function startSwitchboard(
   const background = worker?.background
   // Providers that send live where the workers run; elsewhere an unstarted instance of each
   // only verifies and parses its webhooks.
-  const providers = worker?.providers ?? createProviders(config)
+  const providers = worker?.providers ?? (await createProviders(config, store, now))
 
   // Submissions of one turn are committed together. The background thread commits batches
   // in the order they are posted, so several may be in flight: HTTP never waits for one

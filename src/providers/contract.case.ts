@@ -98,8 +98,8 @@ export function runProviderContract(name: string, setup: () => Promise<ContractH
     })
 
     const implicitSkip = (id: ContractCheck): string | undefined =>
-      id === 'webhook_signature' && !h.provider.verifyWebhook
-        ? 'provider has no verifyWebhook: its reports do not arrive by webhook'
+      id === 'webhook_signature' && !h.provider.handleWebhook
+        ? 'provider has no handleWebhook: its reports do not arrive by webhook'
         : undefined
 
     const check = (id: ContractCheck, title: string, fn: () => Promise<void>): void => {
@@ -114,7 +114,7 @@ export function runProviderContract(name: string, setup: () => Promise<ContractH
       const sms = await h.arrange('accepted')
       const result = await h.provider.send(sms, signal())
       assert.equal(result.outcome, 'accepted')
-      return { sms, providerMessageId: result.providerMessageId }
+      return { sms, providerMessageId: result.providerMessageIds[0] }
     }
 
     check('accepted', 'accepted send returns a non-empty providerMessageId', async () => {
@@ -144,14 +144,18 @@ export function runProviderContract(name: string, setup: () => Promise<ContractH
       assert.ok((h.permanentCodes ?? ['invalid_number']).includes(result.code))
     })
 
-    // Credentials the provider refuses do not get better by retrying every message: each send
-    // fails at once with provider_auth_failed (the harness may answer 401 and 403 in turn).
-    check('auth_failed', 'refused credentials are a permanent provider_auth_failed', async () => {
+    // Credentials the provider refuses are the instance's fault, not the message's: each send
+    // is a retry that opens the instance's circuit (the harness may answer 401 and 403 in turn).
+    check('auth_failed', 'refused credentials are a fault of the instance', async () => {
       for (let i = 0; i < 2; i++) {
         const result = await h.provider.send(await h.arrange('auth_failed'), signal())
         assert.deepEqual(
-          { outcome: result.outcome, code: result.outcome === 'accepted' ? '' : result.code },
-          { outcome: 'rejected', code: 'provider_auth_failed' },
+          {
+            outcome: result.outcome,
+            code: result.outcome === 'accepted' ? '' : result.code,
+            fault: result.outcome === 'retry' ? result.fault : undefined,
+          },
+          { outcome: 'retry', code: 'provider_auth_failed', fault: 'instance' },
         )
       }
     })
@@ -163,10 +167,10 @@ export function runProviderContract(name: string, setup: () => Promise<ContractH
         list.filter((e) => e.type === 'status' && e.providerMessageId === sent.providerMessageId)
       let found: ProviderEvent[]
       if (request !== undefined) {
-        assert.ok(h.provider.verifyWebhook?.(request) ?? true, 'webhook signature rejected')
-        const parsed = h.provider.parseWebhook?.(request)
-        assert.ok(parsed, 'webhook delivered but provider has no parseWebhook')
-        found = mine(parsed)
+        const outcome = h.provider.handleWebhook?.(request)
+        assert.ok(outcome, 'webhook delivered but provider has no handleWebhook')
+        assert.ok(outcome.verified, 'webhook signature rejected')
+        found = mine(outcome.events)
       } else {
         found =
           (await waitFor(() => {
@@ -185,8 +189,8 @@ export function runProviderContract(name: string, setup: () => Promise<ContractH
     check('webhook_signature', 'webhook signature: valid accepted, tampered rejected', async () => {
       const request = await h.deliveryReport(await sendAccepted())
       assert.ok(request, 'webhook provider harness must resolve deliveryReport with the request')
-      assert.equal(h.provider.verifyWebhook?.(request), true)
-      assert.equal(h.provider.verifyWebhook?.(tamper(request)), false)
+      assert.equal(h.provider.handleWebhook?.(request).verified, true)
+      assert.equal(h.provider.handleWebhook?.(tamper(request)).verified, false)
     })
   })
 }

@@ -180,7 +180,7 @@ export class SendWorker {
           kind: 'sent',
           id: m.id,
           provider: provider.name,
-          providerMessageId: result.providerMessageId,
+          providerMessageId: result.providerMessageIds[0],
         }
       case 'rejected':
         return {
@@ -191,8 +191,20 @@ export class SendWorker {
           errorCode: result.code,
           errorMessage: result.message ?? null,
         }
-      case 'retry': {
-        const d = decideRetry(m, result, this.#now(), this.#o.config)
+      case 'retry':
+      case 'unknown': {
+        const d = decideRetry(
+          m,
+          {
+            outcome: 'retry',
+            code: result.code,
+            ...(result.outcome === 'retry' && result.after !== undefined
+              ? { after: result.after }
+              : {}),
+          },
+          this.#now(),
+          this.#o.config,
+        )
         return { ...d, id: m.id, provider: provider.name }
       }
     }

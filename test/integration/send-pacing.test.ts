@@ -54,9 +54,11 @@ test(`dispatch is paced to its rate while intake commits, and not once intake st
   let sends = 0
   const provider: SmsProvider = {
     name: 'fake',
+    type: 'fake',
+    deduplicates: false,
     send: async (sms) => {
       sends++
-      return { outcome: 'accepted', providerMessageId: `F-${sms.id}` }
+      return { outcome: 'accepted', providerMessageIds: [`F-${sms.id}`] }
     },
   }
   let clock = NOW

@@ -10,6 +10,7 @@ import { createApiKey } from '../../src/usecases/api-keys.js'
 import { openDb, type Db } from '../../src/store/db.js'
 import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { Store } from '../../src/store/store.js'
+import { CONFIG_KEYS } from '../../src/config-keys.js'
 
 /** The repository root: children run `src/cli/run.ts` from here. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -54,28 +55,9 @@ export interface SwitchboardProcess {
   stop(graceMs?: number): Promise<void>
 }
 
-/** Environment variables src/config.ts reads. */
+/** Environment variables src/config.ts reads (the one list), and families of them. */
 const CONFIG_PREFIX = /^(SIMULATOR_|WORKER_|DATABASE_|WEBHOOK_|SWITCHBOARD_|SQLITE_)/
-const CONFIG_KEYS = new Set([
-  'PORT',
-  'HOST',
-  'PUBLIC_URL',
-  'LOG_LEVEL',
-  'DEFAULT_COUNTRY',
-  'BODY_LIMIT_BYTES',
-  'MAX_SEGMENTS',
-  'SMART_ENCODING',
-  'DEFAULT_VALIDITY_PERIOD',
-  'MAX_VALIDITY_PERIOD',
-  'MAX_SCHEDULE_AHEAD',
-  'RETRY_BASE_MS',
-  'RETRY_MAX_MS',
-  'MAX_ATTEMPTS',
-  'PROVIDER_TIMEOUT_MS',
-  'IDEMPOTENCY_TTL_HOURS',
-  'SHUTDOWN_TIMEOUT_MS',
-  'ALLOW_PREMIUM_DESTINATIONS',
-])
+const CONFIG_KEY_SET: ReadonlySet<string> = new Set(CONFIG_KEYS)
 
 /**
  * The environment for a child Switchboard: only the test's own settings configure it, never
@@ -85,7 +67,7 @@ const CONFIG_KEYS = new Set([
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !CONFIG_PREFIX.test(k) && !CONFIG_KEYS.has(k) && k !== 'NODE_TEST_CONTEXT',
+      ([k]) => !CONFIG_PREFIX.test(k) && !CONFIG_KEY_SET.has(k) && k !== 'NODE_TEST_CONTEXT',
     ),
   )
   return { ...base, ...env }

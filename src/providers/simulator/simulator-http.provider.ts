@@ -1,11 +1,13 @@
 import { Agent, request } from 'undici'
-import type {
-  OutboundSms,
-  ProviderEvent,
-  ReportedStatus,
-  SendResult,
-  SmsProvider,
-  WebhookRequest,
+import {
+  MalformedWebhook,
+  type OutboundSms,
+  type ProviderEvent,
+  type ReportedStatus,
+  type SendResult,
+  type SmsProvider,
+  type WebhookOutcome,
+  type WebhookRequest,
 } from '../provider.js'
 import { verifySimulatorSignature } from './simulator-signature.js'
 
@@ -64,7 +66,7 @@ export function httpAnswerToSendResult(answer: HttpAnswer): SendResult {
       const sid = (answer.body as { sid?: unknown } | undefined)?.sid
       // Accepted without an id cannot be tracked: surface it as an unknown outcome.
       if (typeof sid !== 'string' || sid === '') throw new Error('simulator accepted without sid')
-      return { outcome: 'accepted', providerMessageId: sid }
+      return { outcome: 'accepted', providerMessageIds: [sid] }
     }
     case 429: {
       const after = parseRetryAfter(answer.retryAfter)
@@ -79,7 +81,8 @@ export function httpAnswerToSendResult(answer: HttpAnswer): SendResult {
         : { outcome: 'rejected', code: 'provider_rejected', message: bodyCode(answer.body) }
     case 401:
     case 403:
-      return { outcome: 'rejected', code: 'provider_auth_failed' }
+      // Refused credentials are this instance's fault, not the message's.
+      return { outcome: 'retry', code: 'provider_auth_failed', fault: 'instance' }
     default:
       return status >= 500
         ? { outcome: 'retry', code: 'provider_unavailable', message: `HTTP ${status}` }
@@ -194,6 +197,8 @@ export function createSimulatorHttpProvider(opts: SimulatorHttpProviderOptions):
 
   return {
     name,
+    type: 'simulator-http',
+    deduplicates: true,
     async send(sms: OutboundSms, signal: AbortSignal): Promise<SendResult> {
       return httpAnswerToSendResult(await attempt(sms, signal))
     },
@@ -202,14 +207,17 @@ export function createSimulatorHttpProvider(opts: SimulatorHttpProviderOptions):
       agent = undefined
       await closing?.close()
     },
-    verifyWebhook(req: WebhookRequest): boolean {
-      return verifySimulatorSignature(webhookSecret, req.headers, req.rawBody, now())
-    },
-    /** Throws when the body is not a JSON array; skips malformed entries. */
-    parseWebhook(req: WebhookRequest): ProviderEvent[] {
+    /** Signed JSON arrays of reports, POSTed; malformed entries are skipped. */
+    handleWebhook(req: WebhookRequest): WebhookOutcome {
+      if (req.method !== 'POST') return { verified: false }
+      if (!verifySimulatorSignature(webhookSecret, req.headers, req.rawBody, now())) {
+        return { verified: false }
+      }
       const items = parseJson(req.rawBody.toString('utf8'))
-      if (!Array.isArray(items)) throw new Error('simulator webhook body is not a JSON array')
-      return items.map(toStatusEvent).filter((e): e is ProviderEvent => e !== undefined)
+      if (!Array.isArray(items))
+        throw new MalformedWebhook('simulator webhook body is not a JSON array')
+      const events = items.map(toStatusEvent).filter((e): e is ProviderEvent => e !== undefined)
+      return { verified: true, events }
     },
   }
 }

@@ -4,7 +4,15 @@
 export type TransientKind = 'server_error' | 'rate_limited' | 'timeout'
 
 /** Every outcome a destination rule can force. */
-export type RuleOutcome = TransientKind | 'invalid_number' | 'undelivered' | 'delivered'
+export const RULE_OUTCOMES = [
+  'server_error',
+  'rate_limited',
+  'timeout',
+  'invalid_number',
+  'undelivered',
+  'delivered',
+] as const
+export type RuleOutcome = (typeof RULE_OUTCOMES)[number]
 
 /**
  * Destination rule: overrides the rates for matching numbers. `match` is a prefix such as
@@ -88,12 +96,6 @@ export interface ResolvedSimulatorOptions {
 }
 
 const ALL_TRANSIENT: readonly TransientKind[] = ['server_error', 'rate_limited', 'timeout']
-const RULE_OUTCOMES = new Set<string>([
-  ...ALL_TRANSIENT,
-  'invalid_number',
-  'undelivered',
-  'delivered',
-])
 
 function rate(name: string, value: number | undefined): number {
   const v = value ?? 0
@@ -107,7 +109,7 @@ function nonNegative(name: string, value: number): number {
 }
 
 function compileRule(rule: SimulatorRule, index: number): CompiledRule {
-  if (!RULE_OUTCOMES.has(rule.outcome)) {
+  if (!(RULE_OUTCOMES as readonly string[]).includes(rule.outcome)) {
     throw new RangeError(`rules[${index}].outcome is not a known outcome`)
   }
   const regex = /^\/(.+)\/([a-z]*)$/.exec(rule.match)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { MalformedWebhook } from '../provider.js'
 import { CallbackSender } from './callback-sender.js'
 import { createSimulatorHttpProvider } from './simulator-http.provider.js'
 import { signSimulatorBody } from './simulator-signature.js'
@@ -56,7 +57,7 @@ describe('simulator over HTTP', () => {
   test('each outcome class maps to the right SendResult', async () => {
     const accepted = await provider.send(makeSms('+447700900123'), signal())
     assert.equal(accepted.outcome, 'accepted')
-    assert.match(accepted.outcome === 'accepted' ? accepted.providerMessageId : '', /^SIM/)
+    assert.match(accepted.outcome === 'accepted' ? accepted.providerMessageIds[0] : '', /^SIM/)
     assert.deepEqual(await provider.send(makeSms('+15550001'), signal()), {
       outcome: 'retry',
       code: 'provider_unavailable',
@@ -112,25 +113,28 @@ describe('simulator over HTTP', () => {
     const result = await provider.send(makeSms('+447700900126'), signal())
     assert.ok(result.outcome === 'accepted')
     const request = await waitFor(() =>
-      receiver.requests.find((r) => r.rawBody.toString().includes(result.providerMessageId)),
+      receiver.requests.find((r) => r.rawBody.toString().includes(result.providerMessageIds[0])),
     )
     assert.ok(request)
-    assert.equal(provider.verifyWebhook?.(request), true)
-    const events = provider.parseWebhook?.(request) ?? []
+    const outcome = provider.handleWebhook?.(request)
+    assert.equal(outcome?.verified, true)
+    const events = outcome?.verified ? outcome.events : []
     assert.ok(
-      events.some((e) => e.type === 'status' && e.providerMessageId === result.providerMessageId),
+      events.some(
+        (e) => e.type === 'status' && e.providerMessageId === result.providerMessageIds[0],
+      ),
     )
 
     const tampered = {
       ...request,
       rawBody: Buffer.from(request.rawBody.toString().replace('delivered', 'undelivered')),
     }
-    assert.equal(provider.verifyWebhook?.(tampered), false)
+    assert.equal(provider.handleWebhook?.(tampered).verified, false)
     const resigned = {
       ...request,
       headers: { ...request.headers, ...signSimulatorBody('wrong', request.rawBody) },
     }
-    assert.equal(provider.verifyWebhook?.(resigned), false)
+    assert.equal(provider.handleWebhook?.(resigned).verified, false)
 
     const later = createSimulatorHttpProvider({
       name: 'later',
@@ -138,8 +142,17 @@ describe('simulator over HTTP', () => {
       webhookSecret: SECRET,
       now: () => Date.now() + 6 * 60 * 1000,
     })
-    assert.equal(later.verifyWebhook?.(request), false)
-    assert.throws(() => provider.parseWebhook?.({ ...request, rawBody: Buffer.from('{') }))
+    assert.equal(later.handleWebhook?.(request).verified, false)
+    const garbled = Buffer.from('{')
+    assert.throws(
+      () =>
+        provider.handleWebhook?.({
+          ...request,
+          rawBody: garbled,
+          headers: { ...request.headers, ...signSimulatorBody(SECRET, garbled) },
+        }),
+      MalformedWebhook,
+    )
   })
 })
 
@@ -161,8 +174,9 @@ describe('simulator callback retry', () => {
       await sim.drainCallbacks(5000)
       assert.ok(receiver.requests.length >= 2)
       const last = receiver.requests.at(-1)
-      assert.ok(last && provider.verifyWebhook?.(last))
-      assert.equal(provider.parseWebhook?.(last)[0]?.providerMessageId, result.providerMessageId)
+      const outcome = last && provider.handleWebhook?.(last)
+      assert.ok(outcome && outcome.verified)
+      assert.equal(outcome.events[0]?.providerMessageId, result.providerMessageIds[0])
       const res = await fetch(`${sim.url}/v1/stats`)
       const stats = (await res.json()) as { callbacks: { delivered: number; dropped: number } }
       assert.deepEqual([stats.callbacks.delivered, stats.callbacks.dropped], [1, 0])

@@ -110,7 +110,7 @@ describe('simulator provider (in-process)', () => {
     assert.deepEqual(delivered, {
       type: 'status',
       messageId: ok.id,
-      providerMessageId: okResult.outcome === 'accepted' ? okResult.providerMessageId : '',
+      providerMessageId: okResult.outcome === 'accepted' ? okResult.providerMessageIds[0] : '',
       status: 'delivered',
       at: 1_800_000_000_005,
     })

@@ -16,7 +16,7 @@ export type SimulatorProviderOptions = SimulatorOptions & { name?: string }
 export function outcomeToSendResult(outcome: SubmitOutcome): SendResult {
   switch (outcome.kind) {
     case 'accepted':
-      return { outcome: 'accepted', providerMessageId: outcome.providerMessageId }
+      return { outcome: 'accepted', providerMessageIds: [outcome.providerMessageId] }
     case 'server_error':
       return { outcome: 'retry', code: 'provider_unavailable' }
     case 'rate_limited':
@@ -98,6 +98,9 @@ export function createSimulatorProvider(
   }
   return {
     name,
+    type: 'simulator',
+    // The core answers a repeated (id, attempt-independent) submission with its first id.
+    deduplicates: coreOptions.dedupe ?? true,
     core,
     async send(sms: OutboundSms, signal: AbortSignal): Promise<SendResult> {
       if (signal.aborted) return { outcome: 'retry', code: 'provider_timeout' }

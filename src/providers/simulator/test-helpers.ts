@@ -61,6 +61,7 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', () => {
       requests.push({
+        kind: 'status',
         url: `${base}${req.url ?? '/'}`,
         method: req.method ?? 'POST',
         headers: { ...req.headers },

@@ -1,0 +1,58 @@
+/**
+ * Every configuration key Switchboard reads, once. The config reader only accepts these
+ * names (a typo is a type error), test/support/processes.ts keeps them out of child
+ * processes' inherited environment, and test/config-doc.test.ts checks docs/configuration.md
+ * against this list both ways.
+ */
+export const CONFIG_KEYS = [
+  'SWITCHBOARD_CONFIG',
+  'PORT',
+  'HOST',
+  'PUBLIC_URL',
+  'LOG_LEVEL',
+  'BODY_LIMIT_BYTES',
+  'SHUTDOWN_TIMEOUT_MS',
+  'DATABASE_URL',
+  'DATABASE_SCHEMA',
+  'SQLITE_SYNCHRONOUS',
+  'DEFAULT_COUNTRY',
+  'MAX_SEGMENTS',
+  'SMART_ENCODING',
+  'DEFAULT_VALIDITY_PERIOD',
+  'MAX_VALIDITY_PERIOD',
+  'MAX_SCHEDULE_AHEAD',
+  'ALLOW_PREMIUM_DESTINATIONS',
+  'IDEMPOTENCY_TTL_HOURS',
+  'WORKER_BATCH_SIZE',
+  'WORKER_CONCURRENCY',
+  'WORKER_LEASE_MS',
+  'WORKER_POLL_MS',
+  'WORKER_THREAD',
+  'WORKER_RATE_DURING_INTAKE',
+  'RETRY_BASE_MS',
+  'RETRY_MAX_MS',
+  'MAX_ATTEMPTS',
+  'PROVIDER_TIMEOUT_MS',
+  'PROVIDERS',
+  'SIMULATOR_URL',
+  'SIMULATOR_WEBHOOK_SECRET',
+  'SIMULATOR_SEED',
+  'SIMULATOR_LATENCY_MS',
+  'SIMULATOR_DLR_DELAY_MS',
+  'SIMULATOR_TRANSIENT_RATE',
+  'SIMULATOR_RETRY_AFTER_MS',
+  'SIMULATOR_PERMANENT_RATE',
+  'SIMULATOR_UNDELIVERED_RATE',
+  'SIMULATOR_RULES',
+  'SIMULATOR_DEDUPE',
+  'WEBHOOK_SECRET',
+  'WEBHOOK_ENDPOINTS',
+  'WEBHOOK_TIMEOUT_MS',
+  'WEBHOOK_RETRY_SCHEDULE',
+  'WEBHOOK_SECRET_ROTATION_OVERLAP',
+  'WEBHOOK_ALLOW_PRIVATE',
+  'SWITCHBOARD_URL',
+  'SWITCHBOARD_API_KEY',
+] as const
+
+export type ConfigKey = (typeof CONFIG_KEYS)[number]
