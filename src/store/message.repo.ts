@@ -8,48 +8,34 @@ import {
   AT_ID,
   AT_STATUS,
   FIRST_EVENT_COLUMNS,
+  ATTEMPT_COLUMNS,
   INTAKE_COLUMNS,
   insertRows,
+  REF_COLUMNS,
   WIDTH,
   type Submission,
   type SubmissionResult,
 } from './rows.js'
+import type { AttemptRecord, OutcomeWrite } from './outcome-write.js'
 import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
 import { Changes, NEXT_SEQ, type StoredMessage } from './status-changes.js'
 
 type Dialect = 'sqlite' | 'postgres'
 type StatusReport = Extract<ProviderEvent, { type: 'status' }>
 
-/** The worker's decision for one claimed message, already resolved by the domain. */
-export type OutcomeWrite =
-  | { kind: 'sent'; id: string; provider: string; providerMessageId: string }
-  | {
-      kind: 'retry'
-      id: string
-      provider: string | null
-      nextAttemptAt: number
-      errorCode: string
-      errorMessage: string | null
-    }
-  | {
-      kind: 'final'
-      id: string
-      provider: string | null
-      status: 'failed' | 'expired' | 'rejected'
-      errorCode: string
-      errorMessage: string | null
-    }
+export type { AttemptRecord, OutcomeWrite } from './outcome-write.js'
 
 /**
  * What a status UPDATE returns when no endpoint takes every message's changes: enough to tell
  * whether this one makes a webhook. Building the whole 28-column row as an object costs more
  * than the UPDATE itself.
  */
-const LEAN_RETURNING = 'id, status_callback'
+const LEAN_RETURNING = 'id, status_callback, attempts'
 /** Statuses before `sent`: a report finding a message in one of them implies it was sent. */
 const PRE_SENT = statusesBelow('sent')
 const PRE_SENT_IN = PRE_SENT.map(() => '?').join(', ')
-type ChangedRow = Pick<StoredMessage, 'id' | 'status_callback'>
+type ChangedRow = Pick<StoredMessage, 'id' | 'status_callback' | 'attempts'>
+const IGNORE_DUPLICATES = ' ON CONFLICT DO NOTHING'
 
 /** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
 export class MessageRepo {
@@ -143,27 +129,69 @@ export class MessageRepo {
     return claimed
   }
 
-  /** Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. */
+  /**
+   * Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. The
+   * provider ids of an accepted send (one row per part) and every attempt are recorded in the
+   * same transaction, whatever became of the lease: they happened.
+   */
   *recordOutcomes(owner: string, writes: readonly OutcomeWrite[], now: number): TxProgram<void> {
     const changes = new Changes(this.fanout)
     const whole = this.fanout.everyMessage()
     const returning = whole ? '*' : LEAN_RETURNING
+    const refs: unknown[] = []
+    const attempts: unknown[] = []
     for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (w.attempt) pushAttempt(attempts, w.id, w.attempt)
       if (w.kind === 'sent') {
+        const first = w.providerMessageIds[0] ?? null
+        const cost = w.estimatedCost ?? null
+        const price = w.price ?? null
         const sent = (yield rows(
-          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
-          [w.provider, w.providerMessageId, now, now, w.id, owner],
+          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(?, price), price_currency = COALESCE(?, price_currency), sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          [
+            w.provider,
+            first,
+            w.sender,
+            cost?.amount ?? null,
+            cost?.currency ?? null,
+            price?.amount ?? null,
+            price?.currency ?? null,
+            now,
+            now,
+            w.id,
+            owner,
+          ],
         )) as ChangedRow[]
+        let attempt = w.attempt?.number ?? sent[0]?.attempts
         if (sent[0]) {
           changes.add(sent[0].id, yield* this.#fanoutRow(sent[0], whole), 'sent', null, null, now)
         } else {
           // A delivery report already moved it on (and wrote the `sent` step): keep its status
-          // and the time the report implied, record the provider id.
-          yield run(
-            'UPDATE messages SET provider = ?, provider_message_id = ?, sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?',
-            [w.provider, w.providerMessageId, now, now, w.id, owner],
-          )
+          // and the time the report implied, record the provider id, sender and costs.
+          const kept = (yield rows(
+            'UPDATE messages SET provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(price, ?), price_currency = COALESCE(price_currency, ?), sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? RETURNING attempts',
+            [
+              w.provider,
+              first,
+              w.sender,
+              cost?.amount ?? null,
+              cost?.currency ?? null,
+              price?.amount ?? null,
+              price?.currency ?? null,
+              now,
+              now,
+              w.id,
+              owner,
+            ],
+          )) as { attempts: number }[]
+          attempt ??= kept[0]?.attempts
         }
+        // Without an attempt number (no record, lease lost) the ids cannot be grouped by try.
+        if (attempt === undefined) continue
+        const parts = w.providerMessageIds.length
+        w.providerMessageIds.forEach((pid, i) => {
+          refs.push(w.provider, pid, w.id, attempt, i + 1, parts, null, null, null, null)
+        })
         continue
       }
       const status = w.kind === 'retry' ? 'queued' : w.status
@@ -187,6 +215,9 @@ export class MessageRepo {
         w.kind === 'retry' ? `retry at ${new Date(w.nextAttemptAt).toISOString()}` : null
       changes.add(row.id, yield* this.#fanoutRow(row, whole), status, w.errorCode, detail, now)
     }
+    // A report may have named an id first (it overtook this record): its row stays.
+    yield* insertRows('provider_refs', REF_COLUMNS, refs, IGNORE_DUPLICATES)
+    yield* insertRows('attempts', ATTEMPT_COLUMNS, attempts, IGNORE_DUPLICATES)
     yield* changes.write()
   }
 
@@ -221,7 +252,7 @@ export class MessageRepo {
                 [r.messageId, provider],
               )
             : yield rows(
-                'SELECT status FROM messages WHERE provider = ? AND provider_message_id = ?',
+                'SELECT status FROM messages WHERE id = (SELECT message_id FROM provider_refs WHERE provider = ? AND provider_message_id = ?)',
                 [provider, r.providerMessageId],
               )
         ) as { status: MessageStatus }[]
@@ -274,11 +305,10 @@ export class MessageRepo {
             r.messageId,
             provider,
           ])
-        : yield rows(`${set}provider = ? AND provider_message_id = ? RETURNING ${returning}`, [
-            ...params,
-            provider,
-            r.providerMessageId,
-          ])
+        : yield rows(
+            `${set}id = (SELECT message_id FROM provider_refs WHERE provider = ? AND provider_message_id = ?) RETURNING ${returning}`,
+            [...params, provider, r.providerMessageId],
+          )
     ) as ChangedRow[]
   }
 
@@ -296,7 +326,7 @@ export class MessageRepo {
   ): Generator<Query, ChangedRow[], unknown> {
     const match = r.messageId
       ? 'id = ? AND (provider IS NULL OR provider = ?)'
-      : 'provider = ? AND provider_message_id = ?'
+      : 'id = (SELECT message_id FROM provider_refs WHERE provider = ? AND provider_message_id = ?)'
     return (yield rows(
       // A final report also stands for the skipped `sent`: two events, two sequence numbers.
       `UPDATE messages SET status = ?, event_seq = event_seq + ?, error_code = ?, error_message = NULL, sent_at = COALESCE(sent_at, ?), completed_at = ?, updated_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?) WHERE ${match} AND status IN (${PRE_SENT_IN}) RETURNING ${returning}`,
@@ -343,4 +373,21 @@ export class MessageRepo {
     yield* changes.write()
     return m
   }
+}
+
+/** Appends an `attempts` row (ATTEMPT_COLUMNS order). */
+function pushAttempt(out: unknown[], messageId: string, a: AttemptRecord): void {
+  out.push(
+    messageId,
+    a.number,
+    a.provider,
+    a.sender,
+    a.startedAt,
+    a.endedAt,
+    a.outcome,
+    a.errorCode,
+    a.latencyMs,
+    a.cost?.amount ?? null,
+    a.cost?.currency ?? null,
+  )
 }
