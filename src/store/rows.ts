@@ -22,7 +22,7 @@ export type SubmissionResult =
   { outcome: 'inserted' } | { outcome: 'duplicate'; existing: IdempotencyRow }
 
 /** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
-const CHUNK = 64
+export const CHUNK = 64
 export const EVENT_COLUMNS = ['message_id', 'status', 'error_code', 'detail', 'at'] as const
 /** A message's first event (queued or scheduled) has no error code or detail. */
 export const FIRST_EVENT_COLUMNS = ['message_id', 'status', 'at'] as const
@@ -163,7 +163,12 @@ export const submissionSize = (sub: Submission): number => sub.rows.length / WID
  * before has its hash already.
  */
 const insertSql = new Map<string, Map<readonly string[], string[]>>()
-function insertText(table: string, columns: readonly string[], n: number, tail: string): string {
+export function insertText(
+  table: string,
+  columns: readonly string[],
+  n: number,
+  tail = '',
+): string {
   let byColumns = insertSql.get(table + tail)
   if (!byColumns) insertSql.set(table + tail, (byColumns = new Map<readonly string[], string[]>()))
   let byCount = byColumns.get(columns)
