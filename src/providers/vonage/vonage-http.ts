@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises'
 import { Agent, Dispatcher, request } from 'undici'
 
 /** What one HTTP attempt came to, before the adapter reads the body. */
@@ -113,6 +114,9 @@ export class HttpClient {
         if (limit.aborted) return { kind: 'timeout', sent: true }
         text = undefined
       }
+      // undici puts the connection back in the pool a turn of the event loop after the body
+      // ends: without this, the caller's next send would open another one.
+      await setImmediate()
       return { kind: 'answer', status: res.statusCode, headers: res.headers, text }
     } catch (error) {
       if (limit.aborted) return { kind: 'timeout', sent: dispatcher.sent }

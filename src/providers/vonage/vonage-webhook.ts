@@ -1,5 +1,6 @@
 import {
   MalformedWebhook,
+  type CallbackUrls,
   type Price,
   type ProviderEvent,
   type WebhookOutcome,
@@ -162,19 +163,21 @@ function toInbound(p: Params, now: number): ProviderEvent[] {
 
 /**
  * A Vonage SMS API callback (delivery receipt at `status`, inbound SMS at `inbound`), by GET,
- * form POST or JSON POST. With a signature secret, only a fresh callback whose `sig` verifies
+ * form POST or JSON POST, at this instance's callback URL. With a signature secret, only a fresh callback whose `sig` verifies
  * is accepted (a URL token does not stand in for it); without one, the `token` query
  * parameter must be ours. Both compared in constant time.
  */
 export function handleVonageWebhook(
   req: WebhookRequest,
   auth: VonageCallbackAuth,
+  callbackUrls: CallbackUrls,
   now: number,
 ): WebhookOutcome {
-  let url: URL
-  try {
-    url = new URL(req.url)
-  } catch {
+  const url = parseUrl(req.url)
+  const ours =
+    req.kind === 'status' || req.kind === 'inbound' ? parseUrl(callbackUrls[req.kind]) : undefined
+  // Vonage signs the parameters, not the URL: a callback counts only at this instance's URL.
+  if (!url || !ours || url.origin !== ours.origin || url.pathname !== ours.pathname) {
     return { verified: false }
   }
   let params: Params | undefined
@@ -190,6 +193,13 @@ export function handleVonageWebhook(
     if (!params) throw new MalformedWebhook('Vonage callback parameters unreadable')
   }
   if (req.kind === 'status') return { verified: true, events: [toReceipt(params, now)] }
-  if (req.kind === 'inbound') return { verified: true, events: toInbound(params, now) }
-  throw new MalformedWebhook(`no Vonage callback at "${req.kind}"`)
+  return { verified: true, events: toInbound(params, now) }
+}
+
+function parseUrl(href: string): URL | undefined {
+  try {
+    return new URL(href)
+  } catch {
+    return undefined
+  }
 }

@@ -228,7 +228,7 @@ export function createVonageProvider(o: VonageProviderOptions): SmsProvider {
       await http.close()
     },
     handleWebhook(req: WebhookRequest): WebhookOutcome {
-      return handleVonageWebhook(req, auth, o.now())
+      return handleVonageWebhook(req, auth, o.callbackUrls, o.now())
     },
   }
 }

@@ -169,6 +169,24 @@ describe('Vonage callbacks with the URL token (no signature secret)', () => {
         assert.equal(event.concat, undefined)
       })
 
+      test('the same callback at another path, host or kind is refused', async () => {
+        const { ids } = await sent(r)
+        const req = await r.capture(() => r.fake.sendReceipt(ids[0]))
+        assert.ok(r.vonage.handleWebhook?.(req).verified)
+        const url = new URL(req.url)
+        const elsewhere = [
+          { ...req, url: req.url.replace(url.host, 'elsewhere.example.net') },
+          { ...req, url: req.url.replace('/status', '/other/status') },
+          { ...req, url: req.url.replace('/status', '/inbound') },
+          { ...req, kind: 'inbound' },
+          { ...req, kind: 'other' },
+          { ...req, url: 'not a url' },
+        ]
+        for (const bad of elsewhere) {
+          assert.deepEqual(r.vonage.handleWebhook?.(bad), { verified: false }, bad.url)
+        }
+      })
+
       test('a wrong, missing or repeated token is refused', async () => {
         const { ids } = await sent(r)
         const req = await r.capture(() => r.fake.sendReceipt(ids[0]))
@@ -238,7 +256,6 @@ describe('Vonage callbacks with the URL token (no signature secret)', () => {
           'messageId=A&msisdn=1&to=2&text=x&concat=true&concat-ref=1&concat-part=4&concat-total=3',
         ),
         form('inbound', 'messageId=A&msisdn=1&to=2&text=x&concat=true&concat-ref=1&concat-part=1'),
-        form('other', 'messageId=A&status=delivered'),
         { ...form('status', '{"messageId":'), headers: { 'content-type': 'application/json' } },
         {
           ...form('status', '{"messageId":{"x":1}}'),
