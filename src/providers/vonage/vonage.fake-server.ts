@@ -88,9 +88,18 @@ export interface VonageFake {
   next(answer: FakeAnswer): void
   /** Receipts for the parts of later sends to `to`, by part number (the last repeats). */
   planReceipts(to: string, specs: readonly ReceiptSpec[]): void
-  sendReceipt(partId: string, spec?: ReceiptSpec): Promise<CallbackResult>
+  /** Sends the receipt of one part (its planned one by default), in `format` if given. */
+  sendReceipt(
+    partId: string,
+    spec?: ReceiptSpec,
+    format?: VonageWebhookFormat,
+  ): Promise<CallbackResult>
   /** Sends an inbound SMS callback with Vonage's fields around `fields` (signed when set). */
-  sendInbound(url: string, fields: Record<string, string>): Promise<CallbackResult>
+  sendInbound(
+    url: string,
+    fields: Record<string, string>,
+    format?: VonageWebhookFormat,
+  ): Promise<CallbackResult>
   close(): Promise<void>
 }
 
@@ -203,7 +212,11 @@ export async function startVonageFake(o: VonageFakeOptions): Promise<VonageFake>
     return callbackSigning ? signCallback(params, callbackSigning, at) : params
   }
 
-  const sendReceipt = async (partId: string, spec?: ReceiptSpec): Promise<CallbackResult> => {
+  const sendReceipt = async (
+    partId: string,
+    spec?: ReceiptSpec,
+    as: VonageWebhookFormat = format,
+  ): Promise<CallbackResult> => {
     const part = parts.find((p) => p.id === partId)
     if (!part) throw new Error(`no part ${partId}`)
     const url = part.callback ?? o.dlrUrl
@@ -211,7 +224,7 @@ export async function startVonageFake(o: VonageFakeOptions): Promise<VonageFake>
     const planned = plans.get(part.to)
     const chosen = spec ??
       planned?.[Math.min(part.part, planned.length) - 1] ?? { status: 'delivered' }
-    const result = await deliverCallback(url, receiptParams(part, chosen), format)
+    const result = await deliverCallback(url, receiptParams(part, chosen), as)
     callbacks.push(result)
     return result
   }
@@ -322,7 +335,7 @@ export async function startVonageFake(o: VonageFakeOptions): Promise<VonageFake>
     next: (a) => queue.push(a),
     planReceipts: (to, specs) => plans.set(digits(to), specs),
     sendReceipt,
-    async sendInbound(url, fields) {
+    async sendInbound(url, fields, as = format) {
       const at = now()
       const params: Record<string, string> = {
         messageId: randomBytes(8).toString('hex').toUpperCase(),
@@ -335,7 +348,7 @@ export async function startVonageFake(o: VonageFakeOptions): Promise<VonageFake>
       const result = await deliverCallback(
         url,
         callbackSigning ? signCallback(params, callbackSigning, at) : params,
-        format,
+        as,
       )
       callbacks.push(result)
       return result
