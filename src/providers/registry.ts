@@ -1,5 +1,6 @@
 import type { ProviderContext, SmsProvider } from './provider.js'
 import type { ProviderBase, ProviderType } from './provider-type.js'
+import { plivoType } from './plivo/plivo.type.js'
 import { simulatorHttpType, simulatorType } from './simulator/simulator.type.js'
 
 /**
@@ -9,6 +10,7 @@ import { simulatorHttpType, simulatorType } from './simulator/simulator.type.js'
 export const PROVIDER_TYPES = {
   simulator: simulatorType,
   'simulator-http': simulatorHttpType,
+  plivo: plivoType,
 } as const satisfies Record<string, ProviderType<ProviderBase & { type: string }>>
 
 export type ProviderTypeName = keyof typeof PROVIDER_TYPES
