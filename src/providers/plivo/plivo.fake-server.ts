@@ -203,6 +203,10 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
   const deliver = async (cb: Omit<FakeCallback, 'answer'>): Promise<FakeCallback> => {
     let answer: number
     try {
+      // Tests never reach the internet: callbacks go to loopback receivers only.
+      if (!/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])[:/]/.test(cb.url)) {
+        throw new Error('callback URL is not a loopback address')
+      }
       const target = cb.method === 'GET' ? withQuery(cb.url, cb.params) : cb.url
       const res = await request(target, {
         method: cb.method,
@@ -296,8 +300,8 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
                 : ''
               : '',
           Units: String(partUnits),
-          TotalRate: status === 'failed' ? '0.00000' : rate,
-          TotalAmount: status === 'failed' ? '0.00000' : amount,
+          TotalRate: final === 'failed' ? '0.00000' : rate,
+          TotalAmount: final === 'failed' ? '0.00000' : amount,
           MCC: '310',
           MNC: '410',
           Sequence: String(seq + 1),
@@ -318,7 +322,13 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
     contentType = 'application/json',
     headers: Record<string, string> = {},
   ): void => {
-    res.writeHead(status, { 'content-type': contentType, ...headers }).end(body)
+    res
+      .writeHead(status, {
+        'content-type': contentType,
+        'content-length': Buffer.byteLength(body),
+        ...headers,
+      })
+      .end(body)
   }
 
   const onMessage = (
