@@ -68,8 +68,8 @@ export interface PlivoFakeOptions {
   rate?: string
   /** Which signatures callbacks carry. Default both. */
   sign?: 'v2' | 'v3' | 'both'
-  /** Long messages reported part by part (ParentMessageUUID, PartInfo) or as one. */
-  reports?: 'parts' | 'whole'
+  /** Long messages reported part by part (ParentMessageUUID, PartInfo), as one, or not at all. */
+  reports?: 'parts' | 'whole' | 'none'
 }
 
 const DOCUMENTED = new Set([
@@ -131,7 +131,7 @@ export function signCallback(
 }
 
 /** Problems with a Message API body, as Plivo's 400 `error` would name them. */
-function checkBody(json: Record<string, unknown>): string | undefined {
+export function checkMessageRequest(json: Record<string, unknown>): string | undefined {
   const unknown = Object.keys(json).find((k) => !DOCUMENTED.has(k))
   if (unknown !== undefined) return `unknown parameter '${unknown}'`
   const str = (k: string): string | undefined => {
@@ -264,7 +264,7 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
     uuid: string,
     delivery: FakeDelivery,
   ): Promise<void> => {
-    if (delivery.status === 'none' || typeof json.url !== 'string') return
+    if (delivery.status === 'none' || reports === 'none' || typeof json.url !== 'string') return
     const text = String(json.text)
     const units = analyzeBody(text).segments
     const method = json.method === 'GET' ? 'GET' : 'POST'
@@ -373,7 +373,7 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
       return 400
     }
     record.json = json
-    const problem = checkBody(json)
+    const problem = checkMessageRequest(json)
     if (problem !== undefined) {
       answerWith(res, 400, JSON.stringify({ api_id: apiId, error: problem }))
       return 400

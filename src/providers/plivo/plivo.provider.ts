@@ -133,11 +133,15 @@ export function createPlivoProvider(opts: PlivoProviderOptions): SmsProvider {
         signal,
       })
       const retryAfter = res.headers['retry-after']
+      const body = await readBody(res.body)
+      // undici frees the connection a macrotask after the body ends: a send that follows at
+      // once would open another connection instead of reusing this one.
+      await new Promise((resolve) => setImmediate(resolve))
       return {
         kind: 'http',
         status: res.statusCode,
         retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        body: await readBody(res.body),
+        body,
       }
     } catch (error) {
       const code = networkCode(error)
