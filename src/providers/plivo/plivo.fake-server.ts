@@ -37,6 +37,8 @@ export type FakeDelivery =
 export interface FakeRule {
   answer?: FakeAnswer
   delivery?: FakeDelivery
+  /** Builds and signs the message's callbacks but keeps them in `held` until `resend`. */
+  hold?: boolean
 }
 
 export interface FakeRequest {
@@ -48,6 +50,9 @@ export interface FakeRequest {
   /** Plivo's answer status (0 when it never answered). */
   status: number
 }
+
+/** A callback as built and signed, before it is sent. */
+export type SignedCallback = Omit<FakeCallback, 'answer'>
 
 export interface FakeCallback {
   kind: 'status' | 'inbound'
@@ -170,6 +175,8 @@ export interface PlivoFake {
   readonly url: string
   readonly requests: FakeRequest[]
   readonly callbacks: FakeCallback[]
+  /** Callbacks of messages steered with `hold`, in the order Plivo would send them. */
+  readonly held: SignedCallback[]
   /** TCP connections accepted so far (keep-alive reuses them). */
   readonly connections: () => number
   /** Rule for every request to this destination (E.164, with or without +). */
@@ -182,7 +189,7 @@ export interface PlivoFake {
     m: { from: string; to: string; text: string; type?: string },
   ): Promise<FakeCallback>
   /** Sends a recorded callback again, as it was or with `params` changed after signing. */
-  resend(cb: FakeCallback, tamper?: Record<string, string>): Promise<FakeCallback>
+  resend(cb: SignedCallback, tamper?: Record<string, string>): Promise<FakeCallback>
   /** Resolves once every callback started so far has been answered. */
   settled(): Promise<void>
   close(): Promise<void>
@@ -192,6 +199,7 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
   const { authId, authToken, rate = '0.00500', sign = 'both', reports = 'parts' } = opts
   const requests: FakeRequest[] = []
   const callbacks: FakeCallback[] = []
+  const held: SignedCallback[] = []
   const rules = new Map<string, FakeRule>()
   const queue: FakeRule[] = []
   const pending = new Set<Promise<unknown>>()
@@ -200,7 +208,7 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
   let closed = false
   const agent = new Agent({ keepAliveTimeout: 4_000 })
 
-  const deliver = async (cb: Omit<FakeCallback, 'answer'>): Promise<FakeCallback> => {
+  const deliver = async (cb: SignedCallback): Promise<FakeCallback> => {
     let answer: number
     try {
       // Tests never reach the internet: callbacks go to loopback receivers only.
@@ -233,12 +241,12 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
     return p
   }
 
-  const callback = (
+  const build = (
     kind: FakeCallback['kind'],
     url: string,
     method: 'GET' | 'POST',
     params: Record<string, string>,
-  ) => {
+  ): SignedCallback => {
     // GET signs the URL with the parameters in its query, as they arrive.
     const signedUrl = method === 'GET' ? withQuery(url, params) : url
     const headers = signCallback(
@@ -248,14 +256,8 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
       method === 'POST' ? params : {},
       sign,
     )
-    return deliver({
-      kind,
-      url,
-      method,
-      headers,
-      body: method === 'POST' ? String(new URLSearchParams(params)) : '',
-      params,
-    })
+    const body = method === 'POST' ? new URLSearchParams(params).toString() : ''
+    return { kind, url, method, headers, body, params }
   }
 
   /** queued → sent → final for each part, in order, as Plivo reports a long message. */
@@ -263,6 +265,7 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
     json: Record<string, unknown>,
     uuid: string,
     delivery: FakeDelivery,
+    hold: boolean,
   ): Promise<void> => {
     if (delivery.status === 'none' || reports === 'none' || typeof json.url !== 'string') return
     const text = String(json.text)
@@ -284,7 +287,7 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
       ).entries()) {
         if (closed) return
         const now = Date.now()
-        await callback('status', json.url, method, {
+        const cb = build('status', json.url, method, {
           MessageUUID: id,
           ParentMessageUUID: uuid,
           PartInfo: `${number} of ${parts}`,
@@ -311,6 +314,8 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
           DeliveryReportTime: status === 'sent' ? '' : plivoTime(now),
           requester_ip: '127.0.0.1',
         })
+        if (hold) held.push(cb)
+        else await deliver(cb)
       }
     }
   }
@@ -388,7 +393,7 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
           202,
           JSON.stringify({ api_id: apiId, message: 'message(s) queued', message_uuid: [uuid] }),
         )
-        void track(report(json, uuid, rule.delivery ?? { status: 'delivered' }))
+        void track(report(json, uuid, rule.delivery ?? { status: 'delivered' }, rule.hold === true))
         return 202
       }
       case 'http':
@@ -444,23 +449,26 @@ export async function startPlivoFake(opts: PlivoFakeOptions): Promise<PlivoFake>
     url,
     requests,
     callbacks,
+    held,
     connections: () => connections,
     steer: (dst, rule) => void rules.set(digits(dst), rule),
     next: (rule) => void queue.push(rule),
     sendInbound: (target, m) =>
       track(
-        callback('inbound', target, 'POST', {
-          From: digits(m.from),
-          To: digits(m.to),
-          Text: m.text,
-          Type: m.type ?? 'sms',
-          MessageUUID: randomUUID(),
-          Units: String(analyzeBody(m.text).segments),
-          TotalRate: '0.00000',
-          TotalAmount: '0.00000',
-          MessageIntent: '',
-          PowerpackUUID: '',
-        }),
+        deliver(
+          build('inbound', target, 'POST', {
+            From: digits(m.from),
+            To: digits(m.to),
+            Text: m.text,
+            Type: m.type ?? 'sms',
+            MessageUUID: randomUUID(),
+            Units: String(analyzeBody(m.text).segments),
+            TotalRate: '0.00000',
+            TotalAmount: '0.00000',
+            MessageIntent: '',
+            PowerpackUUID: '',
+          }),
+        ),
       ),
     resend: (cb, tamper) =>
       track(
