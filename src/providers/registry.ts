@@ -1,7 +1,9 @@
 import type { ProviderContext, SmsProvider } from './provider.js'
 import type { ProviderBase, ProviderType } from './provider-type.js'
+import { plivoType } from './plivo/plivo.type.js'
 import { simulatorHttpType, simulatorType } from './simulator/simulator.type.js'
 import { twilioType } from './twilio/twilio.type.js'
+import { vonageType } from './vonage/vonage.type.js'
 
 /**
  * Every provider type, by the `type` name operators write in `PROVIDERS`: one line each. A
@@ -11,6 +13,8 @@ export const PROVIDER_TYPES = {
   simulator: simulatorType,
   'simulator-http': simulatorHttpType,
   twilio: twilioType,
+  vonage: vonageType,
+  plivo: plivoType,
 } as const satisfies Record<string, ProviderType<ProviderBase & { type: string }>>
 
 export type ProviderTypeName = keyof typeof PROVIDER_TYPES
