@@ -38,6 +38,8 @@ export interface ReceivedSend {
   headers: IncomingMessage['headers']
   rawBody: string
   form: URLSearchParams
+  /** Date.now() when it was read. */
+  at: number
 }
 
 export interface SentCallback {
@@ -194,7 +196,13 @@ export class TwilioFake {
       const rawBody = Buffer.concat(chunks).toString('utf8')
       const form = new URLSearchParams(rawBody)
       if (this.#o.record) {
-        this.sends.push({ path: req.url ?? '', headers: req.headers, rawBody, form })
+        this.sends.push({
+          path: req.url ?? '',
+          headers: req.headers,
+          rawBody,
+          form,
+          at: Date.now(),
+        })
       }
       const refusal = this.#check(req, form)
       if (refusal) return this.#answer(res, refusal)
@@ -302,6 +310,24 @@ export class TwilioFake {
   #callbackDone(): void {
     if (--this.#pendingCallbacks > 0) return
     for (const resolve of this.#idle.splice(0)) resolve()
+  }
+
+  /**
+   * Sends a recorded callback again (a replay), with `changes` to its parameters under the
+   * original signature (tampering); resolves with the HTTP status it got.
+   */
+  async resend(cb: SentCallback, changes: Record<string, string> = {}): Promise<number> {
+    const res = await request(cb.url, {
+      method: 'POST',
+      dispatcher: this.#agent,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': cb.signature,
+      },
+      body: new URLSearchParams({ ...cb.params, ...changes }).toString(),
+    })
+    await res.body.dump()
+    return res.statusCode
   }
 
   /**
