@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely'
 import type { Db } from './db.js'
 import type { TxProgram } from './executor.js'
+import { InboundRepo } from './inbound.repo.js'
 import { JobRepo } from './job.repo.js'
 import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
 import { MessageRepo } from './message.repo.js'
@@ -35,6 +36,7 @@ export class Store {
   readonly messages: MessageRepo
   readonly webhooks: WebhookRepo
   readonly jobs: JobRepo
+  readonly inbound: InboundRepo
 
   constructor(
     readonly db: Db,
@@ -43,6 +45,7 @@ export class Store {
     this.messages = new MessageRepo(db.dialect, fanout)
     this.webhooks = new WebhookRepo(db.dialect)
     this.jobs = new JobRepo(db.dialect)
+    this.inbound = new InboundRepo(db.dialect)
   }
 
   get dialect(): Db['dialect'] {
