@@ -8,6 +8,7 @@ import { MessageRepo } from './message.repo.js'
 import {
   MESSAGE_COLUMNS,
   type ApiKeyRow,
+  type AttemptRow,
   type IdempotencyRow,
   type MessageEventRow,
   type MessageRow,
@@ -84,6 +85,16 @@ export class Store {
       .select(['status', 'error_code', 'detail', 'at'])
       .where('message_id', '=', messageId)
       .orderBy('id', 'asc')
+      .execute()
+  }
+
+  /** A message's send attempts, first first (one per try, with its provider and outcome). */
+  async listSendAttempts(messageId: string): Promise<AttemptRow[]> {
+    return this.db.kysely
+      .selectFrom('attempts')
+      .selectAll()
+      .where('message_id', '=', messageId)
+      .orderBy('attempt', 'asc')
       .execute()
   }
 
