@@ -75,7 +75,7 @@ export function createTwilioProvider(o: TwilioProviderOptions): SmsProvider {
   let agent: Agent | undefined
   const dispatcher = (): Dispatcher =>
     o.dispatcher ??
-    (agent ??= new Agent({ connections: o.connections ?? 256, keepAliveTimeout: 10_000 }))
+    (agent ??= new Agent({ connections: o.connections ?? 64, keepAliveTimeout: 10_000 }))
 
   return {
     name: o.name,
