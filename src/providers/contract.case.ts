@@ -37,9 +37,10 @@ import type {
   WebhookRequest,
 } from './provider.js'
 import type { RawAnswer, UpstreamRequest } from './test-upstream.js'
-import { registerContractChecks } from './contract/checks.js'
+import { registerContractChecks, runContractCheck } from './contract/checks.js'
 
 export type { RawAnswer, UpstreamRequest } from './test-upstream.js'
+export { runContractCheck }
 
 /** Every contract check, by stable id (what `skip` keys name). */
 export const CONTRACT_CHECKS = [

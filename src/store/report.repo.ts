@@ -36,11 +36,12 @@ const PRE_SENT_IN = PRE_SENT.map(() => '?').join(', ')
  * final part (and an inbound id, `received`) never changes again: the same report twice, or a
  * late one, leaves the row alone.
  */
+const BELOW_FINAL = "(status IS NULL OR status = 'sent')"
 const REF_BELOW: Record<ReportedStatus, string> = {
   sent: 'status IS NULL',
-  delivered: "(status IS NULL OR status = 'sent')",
-  undelivered: "(status IS NULL OR status = 'sent')",
-  failed: "(status IS NULL OR status = 'sent')",
+  delivered: BELOW_FINAL,
+  undelivered: BELOW_FINAL,
+  failed: BELOW_FINAL,
 }
 /** Money is summed in nanounits: floating-point sums of prices like 0.0075 would drift. */
 const NANO = 1e9

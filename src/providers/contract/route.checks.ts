@@ -4,12 +4,7 @@
  * `/webhooks/{name}/{kind}` over HTTP.
  */
 import assert from 'node:assert/strict'
-import type {
-  CallbackOptions,
-  ContractCheckId,
-  ContractHarness,
-  ContractSetup,
-} from '../contract.case.js'
+import type { CallbackOptions, ContractCheckId, ContractHarness } from '../contract.case.js'
 import type { WebhookRequest } from '../provider.js'
 import { callbackAuth, type ProviderSettings } from '../registry.js'
 import { closedPort } from '../test-upstream.js'
@@ -126,9 +121,8 @@ function tampered(h: ContractHarness, req: WebhookRequest): WebhookRequest {
   }
 }
 
-export function registerRouteChecks(setup: ContractSetup): void {
+export function defineRouteChecks(): void {
   defineCheck(
-    setup,
     'route.inbound',
     'an inbound SMS through /webhooks/{name}/inbound is answered and stored',
     async (c) => {
@@ -154,7 +148,6 @@ export function registerRouteChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'route.status',
     'a delivery report through /webhooks/{name}/status is acknowledged',
     async (c) => {
@@ -179,7 +172,6 @@ export function registerRouteChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'route.tampered',
     'a tampered callback through the route is 403 invalid_signature and stores nothing',
     async (c) => {

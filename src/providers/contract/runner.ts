@@ -1,6 +1,6 @@
 /** The contract suite's check runner: a fresh harness per check, reasoned skips, cleanup. */
 import assert from 'node:assert/strict'
-import { test, type TestContext } from 'node:test'
+import { test } from 'node:test'
 import { newId } from '../../domain/ids.js'
 import { analyzeBody } from '../../domain/messages/encoding.js'
 import type {
@@ -26,7 +26,8 @@ export interface CheckContext {
   readonly h: ContractHarness
   /** Events the started instances pushed to their sink. */
   readonly events: ProviderEvent[]
-  readonly t: TestContext
+  /** Runs one named part of the check (a table row): a subtest under node:test. */
+  step(title: string, fn: () => Promise<void>): Promise<void>
   /** Another instance from `h.createProvider`, started, and stopped after the check. */
   another(o: { baseUrl?: string; alternate?: boolean }): Promise<SmsProvider>
   /** Runs `fn` with a new harness (a table row), closed after it. */
@@ -41,9 +42,11 @@ export function need<T>(value: T | undefined, what: string, id: ContractCheckId)
   return value
 }
 
+type Step = CheckContext['step']
+
 async function withHarness(
   setup: ContractSetup,
-  t: TestContext,
+  step: Step,
   fn: (c: CheckContext) => Promise<void>,
 ): Promise<void> {
   const h = await setup({ name: INSTANCE })
@@ -59,10 +62,10 @@ async function withHarness(
     await fn({
       h,
       events,
-      t,
+      step,
       another: async (o) =>
         start(need(h.createProvider?.bind(h), 'createProvider()', 'connection.refused')(o)),
-      fresh: (inner) => withHarness(setup, t, inner),
+      fresh: (inner) => withHarness(setup, step, inner),
     })
   } finally {
     for (const p of started) await p.stop?.()
@@ -70,25 +73,56 @@ async function withHarness(
   }
 }
 
-/** Registers one check: a test titled `<id>: <title>` that skips for the harness's reason. */
+/** One contract check, independent of any adapter. */
+export interface CheckDefinition {
+  readonly id: ContractCheckId
+  readonly title: string
+  readonly run: (c: CheckContext) => Promise<void>
+  /** A reason that follows from the adapter's shape (no webhooks at all, say). */
+  readonly implicitSkip?: (h: ContractHarness) => string | undefined
+}
+
+/** Every check, in the order they run (the check modules add theirs when imported). */
+export const CHECK_DEFINITIONS: CheckDefinition[] = []
+
+/** Adds a check: titled `<id>: <title>`, skipped for the harness's reason. */
 export function defineCheck(
-  setup: ContractSetup,
   id: ContractCheckId,
   title: string,
-  fn: (c: CheckContext) => Promise<void>,
+  run: (c: CheckContext) => Promise<void>,
   implicitSkip?: (h: ContractHarness) => string | undefined,
 ): void {
-  void test(`${id}: ${title}`, { timeout: CHECK_TIMEOUT_MS }, async (t) => {
-    let reason: string | undefined
-    await withHarness(setup, t, async (c) => {
-      reason = c.h.skip?.[id] ?? implicitSkip?.(c.h)
-      if (reason === undefined) await fn(c)
-    })
-    if (reason !== undefined) {
-      assert.ok(reason.trim().length > 0, `skip '${id}' needs a reason`)
-      t.skip(reason)
-    }
+  CHECK_DEFINITIONS.push({ id, title, run, ...(implicitSkip ? { implicitSkip } : {}) })
+}
+
+/**
+ * Runs one check with a fresh harness from `setup`: resolves with the skip reason when the
+ * harness skips it, with undefined when it passed; rejects when it failed.
+ */
+export async function runCheck(
+  setup: ContractSetup,
+  def: CheckDefinition,
+  step: Step,
+): Promise<string | undefined> {
+  let reason: string | undefined
+  await withHarness(setup, step, async (c) => {
+    reason = c.h.skip?.[def.id] ?? def.implicitSkip?.(c.h)
+    if (reason === undefined) await def.run(c)
   })
+  if (reason !== undefined) assert.ok(reason.trim().length > 0, `skip '${def.id}' needs a reason`)
+  return reason
+}
+
+/** Registers every check as a node:test test, with table rows as subtests. */
+export function registerChecks(setup: ContractSetup): void {
+  for (const def of CHECK_DEFINITIONS) {
+    void test(`${def.id}: ${def.title}`, { timeout: CHECK_TIMEOUT_MS }, async (t) => {
+      const reason = await runCheck(setup, def, async (title, fn) => {
+        await t.test(title, fn)
+      })
+      if (reason !== undefined) t.skip(reason)
+    })
+  }
 }
 
 let sequence = 0

@@ -4,7 +4,6 @@ import type {
   AcceptedAnswer,
   ContractCheckId,
   ContractHarness,
-  ContractSetup,
   RawAnswer,
 } from '../contract.case.js'
 import type { OutboundSms, SendResult } from '../provider.js'
@@ -56,7 +55,11 @@ async function sendAccepted(
 function readBack(h: ContractHarness, request: UpstreamRequest, id: ContractCheckId) {
   const fields = need(h.read?.bind(h), 'read()', id)(request)
   const header = request.headers['content-type'] ?? ''
-  assert.equal(header.split(';')[0]?.trim().toLowerCase(), fields.contentType.toLowerCase())
+  assert.equal(
+    header.split(';')[0]?.trim().toLowerCase(),
+    fields.contentType.toLowerCase(),
+    'the Content-Type header names the format of the body',
+  )
   return fields
 }
 
@@ -73,14 +76,13 @@ function acceptedBody(h: ContractHarness, sms: OutboundSms): RawAnswer {
 
 /** A bad answer check: the result must be exactly `expect` (minus `message`), never a throw. */
 function badAnswer(
-  setup: ContractSetup,
   id: ContractCheckId,
   title: string,
   steer: (c: CheckContext, sms: OutboundSms) => void,
   expect: object,
   signalMs = SEND_MS,
 ): void {
-  defineCheck(setup, id, title, async (c) => {
+  defineCheck(id, title, async (c) => {
     const sms = outbound({ body: GSM_TEXT })
     steer(c, sms)
     const result = await sendSafely(c.h.provider, sms, AbortSignal.timeout(signalMs))
@@ -88,19 +90,18 @@ function badAnswer(
   })
 }
 
-export function registerSendChecks(setup: ContractSetup): void {
-  defineCheck(setup, 'request.gsm', 'a GSM-7 text with a sender is sent as written', async (c) => {
+export function defineSendChecks(): void {
+  defineCheck('request.gsm', 'a GSM-7 text with a sender is sent as written', async (c) => {
     const sms = outbound({ body: GSM_TEXT })
     const { request } = await sendAccepted(c, sms, 'request.gsm')
     const sent = readBack(c.h, request, 'request.gsm')
-    assert.equal(sent.to, sms.to)
-    assert.equal(sent.from, sms.from)
-    assert.equal(sent.body, sms.body)
+    assert.equal(sent.to, sms.to, 'the destination, E.164')
+    assert.equal(sent.from, sms.from, 'the sender')
+    assert.equal(sent.body, sms.body, 'the text, intact')
     assert.ok(sent.unicode === false || sent.unicode === 'auto', 'GSM-7 text is not sent unicode')
   })
 
   defineCheck(
-    setup,
     'request.unicode',
     'a UCS-2 text with an emoji is sent intact, flagged unicode',
     async (c) => {
@@ -108,56 +109,57 @@ export function registerSendChecks(setup: ContractSetup): void {
       assert.equal(sms.encoding, 'UCS-2')
       const { request } = await sendAccepted(c, sms, 'request.unicode')
       const sent = readBack(c.h, request, 'request.unicode')
-      assert.equal(sent.body, sms.body)
-      assert.equal(sent.to, sms.to)
+      assert.equal(sent.body, sms.body, 'the text, intact')
+      assert.equal(sent.to, sms.to, 'the destination, E.164')
       assert.ok(sent.unicode === true || sent.unicode === 'auto', 'UCS-2 text is sent unicode')
     },
   )
 
-  defineCheck(setup, 'request.no_from', 'a message without a sender names none', async (c) => {
+  defineCheck('request.no_from', 'a message without a sender names none', async (c) => {
     const sms = outbound({ body: GSM_TEXT, from: null })
     const { request } = await sendAccepted(c, sms, 'request.no_from')
     const sent = readBack(c.h, request, 'request.no_from')
-    assert.equal(sent.from, undefined)
-    assert.equal(sent.body, sms.body)
+    assert.equal(sent.from, undefined, 'no sender, not even an empty one')
+    assert.equal(sent.body, sms.body, 'the text, intact')
   })
 
-  defineCheck(setup, 'request.reference', 'the request carries our message id', async (c) => {
+  defineCheck('request.reference', 'the request carries our message id', async (c) => {
     const sms = outbound({ body: GSM_TEXT })
     const { request } = await sendAccepted(c, sms, 'request.reference')
-    assert.equal(readBack(c.h, request, 'request.reference').reference, sms.id)
+    const sent = readBack(c.h, request, 'request.reference')
+    assert.equal(sent.reference, sms.id, 'our message id as the reference')
   })
 
   defineCheck(
-    setup,
     'request.callback_url',
     'the request registers the status callback URL',
     async (c) => {
       const sms = outbound({ body: GSM_TEXT })
       const { request } = await sendAccepted(c, sms, 'request.callback_url')
       const sent = readBack(c.h, request, 'request.callback_url')
-      assert.equal(sent.callbackUrl, c.h.ctx.callbackUrls.status)
+      assert.equal(sent.callbackUrl, c.h.ctx.callbackUrls.status, 'the status URL, exactly')
     },
   )
 
-  defineCheck(setup, 'request.keep_alive', 'sends reuse one keep-alive connection', async (c) => {
+  defineCheck('request.keep_alive', 'sends reuse keep-alive connections', async (c) => {
     const upstream = need(c.h.upstream, 'upstream', 'request.keep_alive')
     const count = () => need(upstream.connections, 'upstream.connections', 'request.keep_alive')
     const before = count()
-    for (let i = 0; i < 3; i++)
+    for (let i = 0; i < 5; i++) {
       await sendAccepted(c, outbound({ body: GSM_TEXT }), 'request.keep_alive')
-    assert.ok(count() - before <= 1, `three sends opened ${count() - before} connections`)
+    }
+    // undici may open a second connection while the first is being released; never one each.
+    assert.ok(count() - before <= 2, `five sends opened ${count() - before} connections`)
   })
 
   defineCheck(
-    setup,
     'errors.table',
     'every documented answer is classified as its table says',
     async (c) => {
       const rows = need(c.h.errors, 'errors table', 'errors.table')
       assert.ok(rows.length > 0, 'the errors table is empty')
       for (const row of rows) {
-        await c.t.test(row.title, () =>
+        await c.step(row.title, () =>
           c.fresh(async (r) => {
             need(r.h.upstream, 'upstream', 'errors.table').answerNext(row.answer)
             const sms = outbound({ body: GSM_TEXT })
@@ -171,7 +173,6 @@ export function registerSendChecks(setup: ContractSetup): void {
 
   const up = (c: CheckContext, id: ContractCheckId) => need(c.h.upstream, 'upstream', id)
   badAnswer(
-    setup,
     'errors.html_500',
     'an HTML error page with 500 is a retry',
     (c) =>
@@ -183,7 +184,6 @@ export function registerSendChecks(setup: ContractSetup): void {
     { outcome: 'retry', code: 'provider_unavailable' },
   )
   badAnswer(
-    setup,
     'errors.html_200',
     'an HTML page with 200 is an unknown outcome (the message may be on its way)',
     (c) =>
@@ -197,7 +197,6 @@ export function registerSendChecks(setup: ContractSetup): void {
   for (const status of [200, 201] as const) {
     const id = status === 200 ? 'errors.empty_200' : 'errors.empty_201'
     badAnswer(
-      setup,
       id,
       `an empty ${status} answer is an unknown outcome, never accepted without an id`,
       (c) =>
@@ -206,7 +205,6 @@ export function registerSendChecks(setup: ContractSetup): void {
     )
   }
   badAnswer(
-    setup,
     'errors.truncated_json',
     'a 2xx answer with truncated JSON is an unknown outcome',
     (c, sms) => {
@@ -219,21 +217,18 @@ export function registerSendChecks(setup: ContractSetup): void {
     UNKNOWN,
   )
   badAnswer(
-    setup,
     'errors.cut_body',
     'a 2xx answer whose connection drops mid-body is an unknown outcome',
     (c, sms) => up(c, 'errors.cut_body').cutNext(acceptedBody(c.h, sms)),
     UNKNOWN,
   )
   badAnswer(
-    setup,
     'errors.reset',
     'a connection reset after the request was read is an unknown outcome',
     (c) => up(c, 'errors.reset').resetNext(),
     UNKNOWN,
   )
   badAnswer(
-    setup,
     'errors.slow_drip',
     'a 2xx answer dripping past the time limit is an unknown outcome',
     (c, sms) => {
@@ -249,7 +244,6 @@ export function registerSendChecks(setup: ContractSetup): void {
   for (const status of [401, 403] as const) {
     const id = status === 401 ? 'auth.http_401' : 'auth.http_403'
     badAnswer(
-      setup,
       id,
       `HTTP ${status} is the instance's fault: retry provider_auth_failed`,
       (c) =>
@@ -263,7 +257,6 @@ export function registerSendChecks(setup: ContractSetup): void {
   }
 
   defineCheck(
-    setup,
     'auth.documented',
     "the provider's own refusals of credentials are the instance's fault",
     async (c) => {
@@ -284,7 +277,6 @@ export function registerSendChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'timeout.hang',
     'an upstream that never answers is an unknown outcome at the time limit',
     async (c) => {
@@ -302,7 +294,6 @@ export function registerSendChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'abort.after_request',
     "the caller's abort after the request left is an unknown outcome",
     async (c) => {
@@ -320,7 +311,6 @@ export function registerSendChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'abort.before_send',
     'an already aborted send writes nothing and is a retry',
     async (c) => {
@@ -338,7 +328,6 @@ export function registerSendChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'connection.refused',
     'a refused connection is a retry provider_connection_error',
     async (c) => {
@@ -353,7 +342,6 @@ export function registerSendChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'multipart.ids',
     'a three-part unicode message is accepted with its part ids in order',
     async (c) => {

@@ -5,7 +5,6 @@ import type {
   CallbackOptions,
   ContractCheckId,
   ContractHarness,
-  ContractSetup,
   StatusCase,
   StatusSpec,
   WebhookMethod,
@@ -155,9 +154,8 @@ function checkStatus(h: ContractHarness, spec: StatusSpec, row: StatusCase, out:
   assert.ok(Number.isFinite(event.at), 'the event has a time')
 }
 
-export function registerWebhookChecks(setup: ContractSetup): void {
+export function defineWebhookChecks(): void {
   defineCheck(
-    setup,
     'status.table',
     'every status word is mapped as the table says; unknown words never end a message',
     async (c) => {
@@ -167,7 +165,7 @@ export function registerWebhookChecks(setup: ContractSetup): void {
       ]
       const method = need(c.h.webhookMethods?.status?.[0], 'webhookMethods.status', 'status.table')
       for (const row of rows) {
-        await c.t.test(`${row.word}${row.errorCode ? ` (${row.errorCode})` : ''}`, () =>
+        await c.step(`${row.word}${row.errorCode ? ` (${row.errorCode})` : ''}`, () =>
           c.fresh(async (r) => {
             const spec: StatusSpec = {
               providerMessageId: providerId(r.h),
@@ -191,7 +189,6 @@ export function registerWebhookChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'status.pushed',
     'a provider without webhooks pushes a status event for an accepted message',
     async (c) => {
@@ -213,7 +210,6 @@ export function registerWebhookChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'inbound.parse',
     'an inbound SMS is one event: E.164 sender, text intact, the expected answer',
     async (c) => {
@@ -240,7 +236,6 @@ export function registerWebhookChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'webhook.batch',
     'several reports in one callback are several events, in order',
     async (c) => {
@@ -257,7 +252,6 @@ export function registerWebhookChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'webhook.malformed',
     'a signed but unreadable callback throws MalformedWebhook or yields nothing',
     async (c) => {
@@ -286,7 +280,6 @@ export function registerWebhookChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'webhook.unsigned',
     'unsigned and garbage callbacks are refused, never thrown on',
     async (c) => {
@@ -338,7 +331,6 @@ export function registerWebhookChecks(setup: ContractSetup): void {
   )
 
   defineCheck(
-    setup,
     'webhook.get',
     'callbacks by GET, signed over their query, verify and parse',
     async (c) => {
@@ -359,53 +351,39 @@ export function registerWebhookChecks(setup: ContractSetup): void {
     },
   )
 
-  defineCheck(
-    setup,
-    'tamper.query',
-    'changing any one query value refuses the callback',
-    async (c) => {
-      let tried = 0
-      for (const { kind, method, req } of await everyCallback(c, 'tamper.query')) {
-        const [base, query] = req.url.split('?', 2) as [string, string | undefined]
-        if (!query) continue
-        const pairs = query.split('&')
-        pairs.forEach((pair, i) => {
-          const changed = pairs.map((p, j) => (j === i ? `${p}x` : p)).join('&')
-          tried++
-          refused(
-            c.h.provider,
-            { ...req, url: `${base}?${changed}` },
-            `${method} ${kind} with "${pair.split('=')[0]}" changed`,
-          )
-        })
-      }
-      assert.ok(tried > 0, "no callback URL carries a query: skip 'tamper.query' with the reason")
-    },
-  )
+  defineCheck('tamper.query', 'changing any one query value refuses the callback', async (c) => {
+    let tried = 0
+    for (const { kind, method, req } of await everyCallback(c, 'tamper.query')) {
+      const [base, query] = req.url.split('?', 2) as [string, string | undefined]
+      if (!query) continue
+      const pairs = query.split('&')
+      pairs.forEach((pair, i) => {
+        const changed = pairs.map((p, j) => (j === i ? `${p}x` : p)).join('&')
+        tried++
+        refused(
+          c.h.provider,
+          { ...req, url: `${base}?${changed}` },
+          `${method} ${kind} with "${pair.split('=')[0]}" changed`,
+        )
+      })
+    }
+    assert.ok(tried > 0, "no callback URL carries a query: skip 'tamper.query' with the reason")
+  })
 
-  defineCheck(
-    setup,
-    'tamper.header',
-    'changing a signature header refuses the callback',
-    async (c) => {
-      const names = need(c.h.signatureHeaders, 'signatureHeaders', 'tamper.header')
-      assert.ok(names.length > 0, "no signature headers: skip 'tamper.header' with the reason")
-      for (const { kind, method, req } of await everyCallback(c, 'tamper.header')) {
-        for (const name of names) {
-          const value = req.headers[name]
-          assert.equal(
-            typeof value,
-            'string',
-            `the ${method} ${kind} callback has a ${name} header`,
-          )
-          const headers = { ...req.headers, [name]: alter(value as string) }
-          refused(c.h.provider, { ...req, headers }, `${method} ${kind} with ${name} changed`)
-        }
+  defineCheck('tamper.header', 'changing a signature header refuses the callback', async (c) => {
+    const names = need(c.h.signatureHeaders, 'signatureHeaders', 'tamper.header')
+    assert.ok(names.length > 0, "no signature headers: skip 'tamper.header' with the reason")
+    for (const { kind, method, req } of await everyCallback(c, 'tamper.header')) {
+      for (const name of names) {
+        const value = req.headers[name]
+        assert.equal(typeof value, 'string', `the ${method} ${kind} callback has a ${name} header`)
+        const headers = { ...req.headers, [name]: alter(value as string) }
+        refused(c.h.provider, { ...req, headers }, `${method} ${kind} with ${name} changed`)
       }
-    },
-  )
+    }
+  })
 
-  defineCheck(setup, 'tamper.body', 'changing the body refuses the callback', async (c) => {
+  defineCheck('tamper.body', 'changing the body refuses the callback', async (c) => {
     let tried = 0
     for (const { kind, method, req } of await everyCallback(c, 'tamper.body')) {
       if (req.rawBody.length === 0) continue
@@ -427,26 +405,20 @@ export function registerWebhookChecks(setup: ContractSetup): void {
     assert.ok(tried > 0, "no callback has a body: skip 'tamper.body' with the reason")
   })
 
-  defineCheck(
-    setup,
-    'tamper.url',
-    'the same callback at another host or path is refused',
-    async (c) => {
-      for (const { kind, method, req } of await everyCallback(c, 'tamper.url')) {
-        const url = new URL(req.url)
-        const otherHost = req.url.replace(url.host, 'elsewhere.example.net')
-        const otherPath = req.url.replace(
-          url.pathname,
-          url.pathname.replace('/webhooks/', '/webhooks/other-'),
-        )
-        refused(c.h.provider, { ...req, url: otherHost }, `${method} ${kind} at another host`)
-        refused(c.h.provider, { ...req, url: otherPath }, `${method} ${kind} at another path`)
-      }
-    },
-  )
+  defineCheck('tamper.url', 'the same callback at another host or path is refused', async (c) => {
+    for (const { kind, method, req } of await everyCallback(c, 'tamper.url')) {
+      const url = new URL(req.url)
+      const otherHost = req.url.replace(url.host, 'elsewhere.example.net')
+      const otherPath = req.url.replace(
+        url.pathname,
+        url.pathname.replace('/webhooks/', '/webhooks/other-'),
+      )
+      refused(c.h.provider, { ...req, url: otherHost }, `${method} ${kind} at another host`)
+      refused(c.h.provider, { ...req, url: otherPath }, `${method} ${kind} at another path`)
+    }
+  })
 
   defineCheck(
-    setup,
     'instances.side_by_side',
     "two instances of one type refuse each other's callbacks",
     async (c) => {
