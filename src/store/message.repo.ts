@@ -22,7 +22,23 @@ type StatusReport = Extract<ProviderEvent, { type: 'status' }>
 
 /** The worker's decision for one claimed message, already resolved by the domain. */
 export type OutcomeWrite =
-  | { kind: 'sent'; id: string; provider: string; providerMessageId: string }
+  | {
+      kind: 'sent'
+      id: string
+      provider: string
+      /** Null when the send's outcome is unknown and it is sent no more (`errorCode`). */
+      providerMessageId: string | null
+      errorCode?: string | null
+      errorMessage?: string | null
+    }
+  | {
+      /** Not sent (no instance could take it, or pacing ran out of time): queued again. */
+      kind: 'release'
+      id: string
+      nextAttemptAt: number
+      /** Null keeps the message's error code (the previous attempt's). */
+      errorCode: string | null
+    }
   | {
       kind: 'retry'
       id: string
@@ -149,18 +165,41 @@ export class MessageRepo {
     const whole = this.fanout.everyMessage()
     const returning = whole ? '*' : LEAN_RETURNING
     for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (w.kind === 'release') {
+        // The claim counted an attempt that was not made: give it back.
+        const released = (yield rows(
+          `UPDATE messages SET status = 'queued', ${NEXT_SEQ}, attempts = attempts - 1, error_code = COALESCE(?, error_code), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          [w.errorCode, w.nextAttemptAt, now, w.id, owner],
+        )) as ChangedRow[]
+        const row = released[0]
+        if (!row) continue
+        const detail = `not sent; retry at ${new Date(w.nextAttemptAt).toISOString()}`
+        changes.add(row.id, yield* this.#fanoutRow(row, whole), 'queued', w.errorCode, detail, now)
+        continue
+      }
       if (w.kind === 'sent') {
+        const errorCode = w.errorCode ?? null
         const sent = (yield rows(
-          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
-          [w.provider, w.providerMessageId, now, now, w.id, owner],
+          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = ?, error_message = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          [
+            w.provider,
+            w.providerMessageId,
+            now,
+            errorCode,
+            w.errorMessage ?? null,
+            now,
+            w.id,
+            owner,
+          ],
         )) as ChangedRow[]
         if (sent[0]) {
-          changes.add(sent[0].id, yield* this.#fanoutRow(sent[0], whole), 'sent', null, null, now)
+          const m = yield* this.#fanoutRow(sent[0], whole)
+          changes.add(sent[0].id, m, 'sent', errorCode, null, now)
         } else {
           // A delivery report already moved it on (and wrote the `sent` step): keep its status
           // and the time the report implied, record the provider id.
           yield run(
-            'UPDATE messages SET provider = ?, provider_message_id = ?, sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?',
+            'UPDATE messages SET provider = ?, provider_message_id = COALESCE(?, provider_message_id), sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?',
             [w.provider, w.providerMessageId, now, now, w.id, owner],
           )
         }

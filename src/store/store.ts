@@ -12,6 +12,7 @@ import {
   type MessageRow,
   type WebhookAttemptRow,
 } from './schema.js'
+import { RoutingRepo } from './routing.repo.js'
 import { WebhookRepo } from './webhook.repo.js'
 import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
 
@@ -35,6 +36,7 @@ export class Store {
   readonly messages: MessageRepo
   readonly webhooks: WebhookRepo
   readonly jobs: JobRepo
+  readonly routing: RoutingRepo
 
   constructor(
     readonly db: Db,
@@ -43,6 +45,7 @@ export class Store {
     this.messages = new MessageRepo(db.dialect, fanout)
     this.webhooks = new WebhookRepo(db.dialect)
     this.jobs = new JobRepo(db.dialect)
+    this.routing = new RoutingRepo(db)
   }
 
   get dialect(): Db['dialect'] {
