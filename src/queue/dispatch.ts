@@ -7,6 +7,7 @@ import type { Cost, PriceTable } from '../domain/routing/prices.js'
 import type { ProviderMonitor, SendVerdict } from '../domain/routing/provider-monitor.js'
 import { countryOf, type Router } from '../domain/routing/router.js'
 import type { Price, SendResult, SmsProvider } from '../providers/provider.js'
+import type { AttemptRecord } from '../store/outcome-write.js'
 import { senderKey, type Suppression } from '../store/routing.repo.js'
 
 /**
@@ -30,21 +31,6 @@ export type PaceFn = (
 
 export const noPacing: PaceFn = async () => undefined
 
-/** One try at sending through one instance, for the attempts record. */
-export interface AttemptInfo {
-  readonly provider: string
-  readonly sender: string | null
-  /** Epoch ms the request started (after pacing) and its outcome was known. */
-  readonly startedAt: number
-  readonly endedAt: number
-  readonly outcome: 'accepted' | 'retry' | 'unknown' | 'rejected'
-  readonly errorCode: string | null
-  /** The request alone, in ms. */
-  readonly latencyMs: number
-  /** Segments x price, for a send that was (or may have been) taken: accepted or unknown. */
-  readonly cost?: Cost | undefined
-}
-
 /** What dispatch decided for one claimed message. */
 export type Dispatched =
   | {
@@ -59,7 +45,7 @@ export type Dispatched =
       estimatedCost?: Cost | undefined
       price?: Price | undefined
       /** Absent when no send was made now (its unknown send was an earlier attempt). */
-      attempt?: AttemptInfo | undefined
+      attempt?: AttemptRecord | undefined
     }
   | {
       kind: 'retry'
@@ -68,7 +54,7 @@ export type Dispatched =
       nextAttemptAt: number
       errorCode: string
       errorMessage: string | null
-      attempt: AttemptInfo
+      attempt: AttemptRecord
     }
   | {
       kind: 'final'
@@ -77,7 +63,7 @@ export type Dispatched =
       status: 'failed' | 'expired'
       errorCode: string
       errorMessage: string | null
-      attempt?: AttemptInfo | undefined
+      attempt?: AttemptRecord | undefined
       /** The recipient opted out of the sender: record it with this outcome. */
       suppression?: Suppression | undefined
     }
@@ -220,7 +206,8 @@ export class Dispatcher {
     const cost = taken
       ? this.#o.prices.estimate(provider.name, countryOf(m.to_number), m.segments)
       : undefined
-    const attempt: AttemptInfo = {
+    const attempt: AttemptRecord = {
+      number: m.attempts,
       provider: provider.name,
       sender,
       startedAt,
@@ -228,7 +215,8 @@ export class Dispatcher {
       outcome: result.outcome,
       errorCode: result.outcome === 'accepted' ? null : result.code,
       latencyMs,
-      cost,
+      // Counted for a send that was (or may have been) taken: accepted, or outcome unknown.
+      ...(cost ? { cost } : {}),
     }
     switch (result.outcome) {
       case 'accepted':
@@ -325,7 +313,7 @@ function givenUp(
   m: MessageRecord,
   provider: string,
   sender: string | null,
-  attempt: AttemptInfo | undefined,
+  attempt: AttemptRecord | undefined,
 ): Dispatched {
   return {
     kind: 'sent',

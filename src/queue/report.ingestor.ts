@@ -138,6 +138,11 @@ export class ReportIngestor implements ReportSink {
         updated_at: now,
         sent_at: null,
         completed_at: e.at,
+        sender: null,
+        estimated_cost: null,
+        cost_currency: null,
+        price: null,
+        price_currency: null,
       }
     })
     await this.store.tx(() => this.store.messages.insertInbound(messages))

@@ -211,28 +211,19 @@ function outcomeWrite(d: Dispatched): OutcomeWrite {
         kind: 'sent',
         id: d.id,
         provider: d.provider,
-        providerMessageId: d.providerMessageIds[0] ?? null,
+        providerMessageIds: d.providerMessageIds,
+        sender: d.sender,
         errorCode: d.errorCode,
         errorMessage: d.errorMessage,
+        ...(d.estimatedCost ? { estimatedCost: d.estimatedCost } : {}),
+        ...(d.price ? { price: d.price } : {}),
+        ...(d.attempt ? { attempt: d.attempt } : {}),
       }
+    case 'final': {
+      const { suppression: _, attempt, ...rest } = d
+      return { ...rest, ...(attempt ? { attempt } : {}) }
+    }
     case 'retry':
-      return {
-        kind: 'retry',
-        id: d.id,
-        provider: d.provider,
-        nextAttemptAt: d.nextAttemptAt,
-        errorCode: d.errorCode,
-        errorMessage: d.errorMessage,
-      }
-    case 'final':
-      return {
-        kind: 'final',
-        id: d.id,
-        provider: d.provider,
-        status: d.status,
-        errorCode: d.errorCode,
-        errorMessage: d.errorMessage,
-      }
     case 'release':
       return d
   }
