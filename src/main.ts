@@ -3,6 +3,7 @@ import type { Config } from './config.js'
 import { startBackground, type Background } from './background.js'
 import { BackgroundThread } from './background.client.js'
 import { newId } from './domain/ids.js'
+import { Router } from './domain/routing/router.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { buildApp } from './http/app.js'
 import { checkWebhookEndpoints } from './net/webhook-endpoints.check.js'
@@ -210,6 +211,7 @@ export async function startSwitchboard(
       const submitter = new MessageSubmitter({
         intake: (sub) => intake.push(sub),
         policy: config.messages,
+        router: new Router(config.routing.routes),
         idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
         now,
       })
