@@ -55,7 +55,11 @@ async function sendAccepted(
 function readBack(h: ContractHarness, request: UpstreamRequest, id: ContractCheckId) {
   const fields = need(h.read?.bind(h), 'read()', id)(request)
   const header = request.headers['content-type'] ?? ''
-  assert.equal(header.split(';')[0]?.trim().toLowerCase(), fields.contentType.toLowerCase())
+  assert.equal(
+    header.split(';')[0]?.trim().toLowerCase(),
+    fields.contentType.toLowerCase(),
+    'the Content-Type header names the format of the body',
+  )
   return fields
 }
 
@@ -91,9 +95,9 @@ export function defineSendChecks(): void {
     const sms = outbound({ body: GSM_TEXT })
     const { request } = await sendAccepted(c, sms, 'request.gsm')
     const sent = readBack(c.h, request, 'request.gsm')
-    assert.equal(sent.to, sms.to)
-    assert.equal(sent.from, sms.from)
-    assert.equal(sent.body, sms.body)
+    assert.equal(sent.to, sms.to, 'the destination, E.164')
+    assert.equal(sent.from, sms.from, 'the sender')
+    assert.equal(sent.body, sms.body, 'the text, intact')
     assert.ok(sent.unicode === false || sent.unicode === 'auto', 'GSM-7 text is not sent unicode')
   })
 
@@ -105,8 +109,8 @@ export function defineSendChecks(): void {
       assert.equal(sms.encoding, 'UCS-2')
       const { request } = await sendAccepted(c, sms, 'request.unicode')
       const sent = readBack(c.h, request, 'request.unicode')
-      assert.equal(sent.body, sms.body)
-      assert.equal(sent.to, sms.to)
+      assert.equal(sent.body, sms.body, 'the text, intact')
+      assert.equal(sent.to, sms.to, 'the destination, E.164')
       assert.ok(sent.unicode === true || sent.unicode === 'auto', 'UCS-2 text is sent unicode')
     },
   )
@@ -115,14 +119,15 @@ export function defineSendChecks(): void {
     const sms = outbound({ body: GSM_TEXT, from: null })
     const { request } = await sendAccepted(c, sms, 'request.no_from')
     const sent = readBack(c.h, request, 'request.no_from')
-    assert.equal(sent.from, undefined)
-    assert.equal(sent.body, sms.body)
+    assert.equal(sent.from, undefined, 'no sender, not even an empty one')
+    assert.equal(sent.body, sms.body, 'the text, intact')
   })
 
   defineCheck('request.reference', 'the request carries our message id', async (c) => {
     const sms = outbound({ body: GSM_TEXT })
     const { request } = await sendAccepted(c, sms, 'request.reference')
-    assert.equal(readBack(c.h, request, 'request.reference').reference, sms.id)
+    const sent = readBack(c.h, request, 'request.reference')
+    assert.equal(sent.reference, sms.id, 'our message id as the reference')
   })
 
   defineCheck(
@@ -132,7 +137,7 @@ export function defineSendChecks(): void {
       const sms = outbound({ body: GSM_TEXT })
       const { request } = await sendAccepted(c, sms, 'request.callback_url')
       const sent = readBack(c.h, request, 'request.callback_url')
-      assert.equal(sent.callbackUrl, c.h.ctx.callbackUrls.status)
+      assert.equal(sent.callbackUrl, c.h.ctx.callbackUrls.status, 'the status URL, exactly')
     },
   )
 
