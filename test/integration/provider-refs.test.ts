@@ -173,13 +173,17 @@ describe(`provider references, parts and attempts (${TEST_DB})`, () => {
       .orderBy('attempt')
       .execute()
     assert.deepEqual(
-      attempts.map((a) => [a.attempt, a.provider, a.sender, a.outcome, a.error_code, a.latency_ms]),
+      attempts.map((a) => [a.attempt, a.provider, a.sender, a.outcome, a.error_code]),
       [
-        [1, 'vonage-eu', 'Switchbrd', 'retry', 'provider_unavailable', 7],
-        [2, 'vonage-eu', 'Switchbrd', 'accepted', null, 7],
+        [1, 'vonage-eu', 'Switchbrd', 'retry', 'provider_unavailable'],
+        [2, 'vonage-eu', 'Switchbrd', 'accepted', null],
       ],
     )
-    for (const a of attempts) assert.equal(a.ended_at - a.started_at, 7)
+    // Start and end on the worker's clock; latency measured on the process's monotonic one.
+    for (const a of attempts) {
+      assert.equal(a.ended_at - a.started_at, 7)
+      assert.ok(Number.isInteger(a.latency_ms) && a.latency_ms >= 0)
+    }
   })
 
   test('a multi-part message is delivered only when every part is; sent reports change nothing beyond sent', async () => {
