@@ -1,16 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
-import { startBackground, type Background } from './background.js'
+import { HEALTH_SNAPSHOT_MS, startBackground, type Background } from './background.js'
 import { BackgroundThread } from './background.client.js'
 import { newId } from './domain/ids.js'
+import { mergeHealth } from './domain/routing/health-merge.js'
+import type { HealthReading, InstanceHealth } from './domain/routing/provider-monitor.js'
 import { Router } from './domain/routing/router.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { buildApp } from './http/app.js'
 import { checkWebhookEndpoints } from './net/webhook-endpoints.check.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
-import { callbackAuth, createProvider } from './providers/registry.js'
+import { callbackUrlsOf } from './providers/callback-urls.js'
+import { createProvider } from './providers/registry.js'
 import { Batcher } from './queue/loop.js'
 import { ReportIngestor, type ReportSink } from './queue/report.ingestor.js'
 import { SigningKeys } from './queue/signing-keys.js'
@@ -126,12 +129,36 @@ async function createProviders(
       `provider_callback_token:${p.name}`,
       randomBytes(24).toString('base64url'),
     )
-    const base = `${config.publicUrl}/webhooks/${p.name}`
-    const query = callbackAuth(p) === 'token' ? `?token=${callbackToken}` : ''
-    const callbackUrls = { status: `${base}/status${query}`, inbound: `${base}/inbound${query}` }
+    const callbackUrls = callbackUrlsOf(config.publicUrl, p, callbackToken)
     providers.set(p.name, createProvider(p, { callbackUrls, callbackToken, now }))
   }
   return providers
+}
+
+/** Snapshots older than this are from a process that no longer sends. */
+const HEALTH_FRESH_MS = 3 * HEALTH_SNAPSHOT_MS
+
+/**
+ * Where `GET /v1/providers` reads health and circuits: the background thread, this process's
+ * own workers, or (an API process of a cluster, which sends nothing) the snapshots the sending
+ * processes write to the database, merged per instance.
+ */
+function healthReader(
+  store: Store,
+  now: () => number,
+  thread: BackgroundThread | undefined,
+  background: Background | undefined,
+): () => Promise<HealthReading> {
+  if (thread) return async () => ({ source: 'live', instances: await thread.providerHealth() })
+  if (background) return async () => ({ source: 'live', instances: background.providerHealth() })
+  return async () => {
+    const byName = new Map<string, InstanceHealth[]>()
+    for (const r of await store.routing.readHealth(now() - HEALTH_FRESH_MS)) {
+      byName.set(r.instance.name, [...(byName.get(r.instance.name) ?? []), r.instance])
+    }
+    const instances = [...byName.values()].flatMap((views) => mergeHealth(views) ?? [])
+    return { source: 'snapshot', instances }
+  }
 }
 
 /** The only wiring point: builds the store, providers, workers and HTTP app from config. */
@@ -228,6 +255,7 @@ export async function startSwitchboard(
         submitter,
         providers,
         reports,
+        providerHealth: healthReader(store, now, thread, background),
         isShuttingDown: () => shuttingDown,
         now,
       })
