@@ -4,6 +4,7 @@
 // provider loses an attempt it never made; a send whose outcome is unknown can no longer be
 // moved on by its delivery report.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
 import { prepareMessage } from '../../src/domain/messages/prepare.js'
 import { loadConfig } from '../../src/config.js'
@@ -16,6 +17,7 @@ import {
   waitFor,
   type TestSwitchboard,
 } from '../support/harness.js'
+import { childEnv, ROOT } from '../support/processes.js'
 
 const PROVIDERS = JSON.stringify([
   { name: 'sim-a', type: 'simulator', dlrDelayMs: 5 },
@@ -271,5 +273,44 @@ describe(`dispatch records in the store (${TEST_DB})`, () => {
     )
     assert.deepEqual(unmatched, [])
     assert.equal((await store.getMessage(m.id))?.status, 'delivered')
+  })
+})
+
+describe('routing configuration at boot', () => {
+  test('every routing problem is reported at once, with the others, and the server exits 78', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'start'], {
+      cwd: ROOT,
+      env: childEnv({
+        DATABASE_URL: 'sqlite::memory:',
+        PORT: 'not-a-port',
+        PROVIDERS: JSON.stringify([
+          { name: 'sim-a', type: 'simulator' },
+          { name: 'sim-b', type: 'simulator' },
+        ]),
+        ROUTES: JSON.stringify([
+          { match: { countries: ['USA'] }, providers: ['sim-c'] },
+          { providers: ['sim-a'], senders: ['not a sender!'] },
+          { providers: ['sim-b'] },
+        ]),
+        PRICES: JSON.stringify([{ provider: 'sim-a', country: 'US', price: -1, currency: 'USD' }]),
+        CIRCUIT_FAILURES: '0',
+        CIRCUIT_COOLDOWN_MS: 'later',
+      }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    assert.equal(r.status, 78, r.stderr)
+    for (const problem of [
+      /PORT must be/,
+      /ROUTES\[0\]: "match.countries" must be ISO 3166-1 alpha-2 codes \(got USA\)/,
+      /ROUTES\[0\]: "providers" names sim-c, which is not a configured instance \(sim-a, sim-b\)/,
+      /ROUTES\[1\]: "senders\[0\]" must be an E.164 number/,
+      /ROUTES\[2\]: is never used: route \[1\] before it takes every message/,
+      /PRICES\[0\]: "price" must be a number of at least 0/,
+      /CIRCUIT_FAILURES must be an integer between 1/,
+      /CIRCUIT_COOLDOWN_MS must be an integer/,
+    ]) {
+      assert.match(r.stderr, problem)
+    }
   })
 })
