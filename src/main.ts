@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { HEALTH_SNAPSHOT_MS, startBackground, type Background } from './background.js'
@@ -12,7 +11,7 @@ import { buildApp } from './http/app.js'
 import { checkWebhookEndpoints } from './net/webhook-endpoints.check.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
-import { callbackUrlsOf } from './providers/callback-urls.js'
+import { providerCallbacks } from './providers/callback-urls.js'
 import { createProvider } from './providers/registry.js'
 import { Batcher } from './queue/loop.js'
 import { ReportIngestor, type ReportSink } from './queue/report.ingestor.js'
@@ -125,11 +124,7 @@ async function createProviders(
 ): Promise<ReadonlyMap<string, SmsProvider>> {
   const providers = new Map<string, SmsProvider>()
   for (const p of config.providers) {
-    const callbackToken = await store.initSetting(
-      `provider_callback_token:${p.name}`,
-      randomBytes(24).toString('base64url'),
-    )
-    const callbackUrls = callbackUrlsOf(config.publicUrl, p, callbackToken)
+    const { callbackUrls, callbackToken } = await providerCallbacks(config.publicUrl, p, store)
     providers.set(p.name, createProvider(p, { callbackUrls, callbackToken, now }))
   }
   return providers

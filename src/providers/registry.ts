@@ -2,6 +2,7 @@ import type { ProviderContext, SmsProvider } from './provider.js'
 import type { ProviderBase, ProviderType } from './provider-type.js'
 import { plivoType } from './plivo/plivo.type.js'
 import { simulatorHttpType, simulatorType } from './simulator/simulator.type.js'
+import { twilioType } from './twilio/twilio.type.js'
 import { vonageType } from './vonage/vonage.type.js'
 
 /**
@@ -11,6 +12,7 @@ import { vonageType } from './vonage/vonage.type.js'
 export const PROVIDER_TYPES = {
   simulator: simulatorType,
   'simulator-http': simulatorHttpType,
+  twilio: twilioType,
   vonage: vonageType,
   plivo: plivoType,
 } as const satisfies Record<string, ProviderType<ProviderBase & { type: string }>>

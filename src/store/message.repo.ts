@@ -17,7 +17,7 @@ import {
   type SubmissionResult,
 } from './rows.js'
 import type { AttemptRecord, OutcomeWrite } from './outcome-write.js'
-import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
+import type { IdempotencyRow } from './schema.js'
 import { ReportRepo, type StatusReport } from './report.repo.js'
 import {
   Changes,
@@ -94,21 +94,6 @@ export class MessageRepo {
     yield* insertRows('messages', INTAKE_COLUMNS, params)
     yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
     return results
-  }
-
-  /**
-   * Inbound messages (a provider's webhook): stored whole, already final (`received`, with the
-   * provider's ids), with their one event row.
-   */
-  *insertInbound(messages: readonly MessageRecord[]): TxProgram<void> {
-    const params: unknown[] = []
-    const events: unknown[] = []
-    for (const m of messages) {
-      for (const c of MESSAGE_COLUMNS) params.push(m[c])
-      events.push(m.id, m.status, m.created_at)
-    }
-    yield* insertRows('messages', MESSAGE_COLUMNS, params)
-    yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
   }
 
   /**

@@ -1,8 +1,7 @@
+import type { AttemptOutcome } from '../domain/messages/attempts.js'
 import type { Price } from '../providers/provider.js'
 
-/** What one try at sending came to, as the provider answered it (or the worker decided). */
-export const ATTEMPT_OUTCOMES = ['accepted', 'retry', 'unknown', 'rejected', 'expired'] as const
-export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number]
+export { ATTEMPT_OUTCOMES, type AttemptOutcome } from '../domain/messages/attempts.js'
 
 /** One try at sending a message through one provider instance (the `attempts` table). */
 export interface AttemptRecord {
