@@ -4,6 +4,7 @@ import type { SmsProvider } from './providers/provider.js'
 import { JobWorker } from './queue/job.worker.js'
 import { jobCatalog } from './queue/jobs/catalog.js'
 import type { ReportIngestor } from './queue/report.ingestor.js'
+import { createPacer, pacingLimits } from './queue/pacing/create-pacer.js'
 import { SendWorker } from './queue/send.worker.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './queue/webhook.worker.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
@@ -16,6 +17,8 @@ export interface BackgroundOptions {
   providers: ReadonlyMap<string, SmsProvider>
   reports: ReportIngestor
   logger: Logger
+  /** Segments per second per sender (`from`), from the routes' `senders`. */
+  senderLimits?: ReadonlyMap<string, number>
   /** Secrets that sign outbound webhooks, read from the database. */
   signingKeys: WebhookWorkerOptions['keys']
   now: () => number
@@ -40,12 +43,16 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   for (const p of o.providers.values()) {
     await p.start?.(o.reports.sink, providerRecords(store.db, p.name))
   }
+  // Sender limits come with the routes' `senders`; provider limits with PROVIDERS' `mps`.
+  const pacer = createPacer(config, store, pacingLimits(config, o.senderLimits))
+  if (pacer) logger.info({ schedule: pacer.book.kind }, 'pacing sends')
   const sendWorker = new SendWorker({
     store,
     route: () => defaultProvider,
     config: config.worker,
     logger,
     now,
+    ...(pacer ? { pace: pacer.pace.bind(pacer) } : {}),
   })
   const webhookWorker = new WebhookWorker({
     store,
@@ -72,6 +79,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
       await sendWorker.stop(config.shutdownTimeoutMs)
       await webhookWorker.stop()
       await jobWorker.stop()
+      await pacer?.book.close()
       for (const p of o.providers.values()) await p.stop?.()
     },
   }

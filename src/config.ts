@@ -50,6 +50,8 @@ export interface Config {
     readonly maxAttempts: number
     readonly providerTimeoutMs: number
   }
+  /** REDIS_URL: the pacing schedule lives in Redis (else PostgreSQL, or memory on SQLite). */
+  readonly redisUrl: string | undefined
   /** Provider instances, in configured order (PROVIDERS); the simulator when none is set. */
   readonly providers: readonly ProviderSettings[]
   readonly webhooks: {
@@ -242,6 +244,15 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     )
   }
 
+  const redisUrl = r.str('REDIS_URL')
+  if (redisUrl !== undefined && (!/^rediss?:\/\/[^/]/.test(redisUrl) || !URL.canParse(redisUrl))) {
+    r.problems.push('REDIS_URL must be a redis:// URL (redis://[:password@]host[:port][/db])')
+  } else if (redisUrl?.startsWith('rediss:')) {
+    r.problems.push(
+      'REDIS_URL: TLS (rediss://) is not supported; use redis:// on a private network',
+    )
+  }
+
   const config: Config = {
     port,
     host,
@@ -275,6 +286,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       maxAttempts: r.int('MAX_ATTEMPTS', 20, 1, 1000),
       providerTimeoutMs,
     },
+    redisUrl,
     providers,
     webhooks: {
       secret: webhookSecret,

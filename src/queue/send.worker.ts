@@ -8,6 +8,26 @@ import type { SendResult, SmsProvider } from '../providers/provider.js'
 import type { OutcomeWrite } from '../store/message.repo.js'
 import type { Store } from '../store/store.js'
 import { Batcher, PollingLoop } from './loop.js'
+import type { PaceResult } from './pacing/pacer.js'
+
+/**
+ * Waits for a send's turn under the limits of its provider instance and sender
+ * (src/queue/pacing). `later`: give the message back to the queue until then.
+ */
+export type PaceHook = (
+  provider: string,
+  sender: string | null,
+  segments: number,
+  signal: AbortSignal,
+) => PaceResult | Promise<PaceResult>
+
+/** A claimed message handed back unsent (pacing): queued again, the attempt not counted. */
+interface Deferral {
+  kind: 'deferred'
+  id: string
+  until: number
+}
+type Outcome = OutcomeWrite | Deferral
 
 export interface SendWorkerOptions {
   store: Store
@@ -16,12 +36,18 @@ export interface SendWorkerOptions {
   config: Config['worker']
   logger: Logger
   now?: () => number
+  /** Pacing: called after routing, before each send; none: every send goes at once. */
+  pace?: PaceHook
 }
 
 /** Intake counts as busy for this long after its last commit. */
 const INTAKE_BUSY_MS = 100
 /** Sleep between paced claims while intake is busy. */
 const PACE_MS = 5
+/** Sends starting within this many milliseconds share one timeout signal. */
+const SHARED_TIMEOUT_MS = 5
+/** How long a message waits in the queue when the pacing schedule cannot be reached. */
+const PACING_RETRY_MS = 1000
 
 /**
  * Claims due messages in batches, sends them with bounded concurrency, and records outcomes
@@ -31,9 +57,13 @@ export class SendWorker {
   readonly owner = newId('wrk')
   readonly #o: SendWorkerOptions
   readonly #loop: PollingLoop
-  readonly #outcomes: Batcher<OutcomeWrite, undefined>
+  readonly #outcomes: Batcher<Outcome, undefined>
   readonly #now: () => number
+  /** Aborted by `stop`: sends still waiting for their pacing slot are handed back. */
+  readonly #stopping = new AbortController()
   #inflight = 0
+  /** Of `#inflight`, the sends waiting for their pacing slot: they hold no request slot. */
+  #waiting = 0
   /** When intake last committed messages, and the claim allowance while it stays busy. */
   #intakeAt = -Infinity
   #tokens = 0
@@ -49,9 +79,21 @@ export class SendWorker {
       o.config.pollMs,
       (err) => o.logger.error({ err }, 'send worker tick failed'),
     )
-    this.#outcomes = new Batcher<OutcomeWrite, undefined>(async (writes) => {
-      await o.store.tx(() => o.store.messages.recordOutcomes(this.owner, writes, this.#now()))
-      return writes.map(() => undefined)
+    this.#outcomes = new Batcher<Outcome, undefined>(async (items) => {
+      const writes: OutcomeWrite[] = []
+      const deferrals: Deferral[] = []
+      for (const w of items) {
+        if (w.kind === 'deferred') deferrals.push(w)
+        else writes.push(w)
+      }
+      const { messages } = o.store
+      const owner = this.owner
+      const now = this.#now()
+      await o.store.tx(function* () {
+        if (writes.length > 0) yield* messages.recordOutcomes(owner, writes, now)
+        if (deferrals.length > 0) yield* messages.deferClaims(owner, deferrals, now)
+      })
+      return items.map(() => undefined)
     }, 2000)
   }
 
@@ -94,6 +136,7 @@ export class SendWorker {
   /** Stops claiming and waits for in-flight sends to be recorded (or the timeout to pass). */
   async stop(timeoutMs: number): Promise<void> {
     await this.#loop.stop()
+    this.#stopping.abort()
     if (this.#inflight === 0) return
     await Promise.race([
       new Promise<void>((r) => (this.#idle = r)),
@@ -103,7 +146,9 @@ export class SendWorker {
 
   async #tick(): Promise<'more' | 'idle'> {
     const { batchSize, concurrency, leaseMs } = this.#o.config
-    const room = concurrency - this.#inflight
+    // Sends waiting for a pacing slot do not count: a slow sender's turn never takes the room
+    // of other senders' requests (the pacer holds at most its horizon's worth of them).
+    const room = concurrency - (this.#inflight - this.#waiting)
     if (room < Math.min(batchSize, concurrency) / 2) {
       await new Promise<void>((r) => (this.#slot = r))
       return 'more'
@@ -116,18 +161,16 @@ export class SendWorker {
     const claimed = await this.#o.store.tx(() =>
       this.#o.store.messages.claim(this.owner, limit, this.#now(), leaseMs),
     )
-    // One timeout signal per claimed batch (they start together), not one timer per send.
-    const signal = AbortSignal.timeout(this.#o.config.providerTimeoutMs)
     for (const m of claimed) {
       this.#inflight++
-      void this.#dispatch(m, signal)
+      void this.#dispatch(m)
     }
     return claimed.length === limit ? 'more' : 'idle'
   }
 
-  async #dispatch(m: MessageRecord, signal: AbortSignal): Promise<void> {
+  async #dispatch(m: MessageRecord): Promise<void> {
     try {
-      await this.#outcomes.push(await this.#attempt(m, signal))
+      await this.#outcomes.push(await this.#attempt(m))
     } catch (err) {
       // The row keeps its lease and returns to the pool when it ends: nothing is lost.
       this.#o.logger.error({ err, messageId: m.id }, 'recording a send outcome failed')
@@ -140,7 +183,39 @@ export class SendWorker {
     }
   }
 
-  async #attempt(m: MessageRecord, signal: AbortSignal): Promise<OutcomeWrite> {
+  /**
+   * The timeout of a send that starts now: one signal serves every send starting within the
+   * same few milliseconds (a timer each would cost more than the send), each timing out no
+   * sooner than `providerTimeoutMs` after its own start.
+   */
+  #timeoutSignal(): AbortSignal {
+    const at = performance.now()
+    if (this.#timeout === undefined || at - this.#timeout.at > SHARED_TIMEOUT_MS) {
+      const ms = this.#o.config.providerTimeoutMs + SHARED_TIMEOUT_MS
+      this.#timeout = { at, signal: AbortSignal.timeout(ms) }
+    }
+    return this.#timeout.signal
+  }
+
+  #timeout: { at: number; signal: AbortSignal } | undefined
+
+  /** Waits for the send's pacing slot; `later` when it must go back to the queue. */
+  async #pace(provider: SmsProvider, m: MessageRecord): Promise<PaceResult> {
+    const paced = this.#o.pace?.(provider.name, m.from_number, m.segments, this.#stopping.signal)
+    if (paced === undefined || !(paced instanceof Promise)) return paced ?? { outcome: 'go' }
+    this.#waiting++
+    try {
+      return await paced
+    } catch (err) {
+      // The shared schedule could not be reached: the message waits in the queue a moment.
+      this.#o.logger.warn({ err, provider: provider.name }, 'pacing schedule unavailable')
+      return { outcome: 'later', at: this.#now() + PACING_RETRY_MS }
+    } finally {
+      this.#waiting--
+    }
+  }
+
+  async #attempt(m: MessageRecord): Promise<Outcome> {
     const now = this.#now()
     if (now >= m.valid_until) {
       return {
@@ -153,6 +228,10 @@ export class SendWorker {
       }
     }
     const provider = this.#o.route(m)
+    const turn = await this.#pace(provider, m)
+    if (turn.outcome === 'later') return { kind: 'deferred', id: m.id, until: turn.at }
+    // The timeout starts with the request, not with the claim or the wait for a slot.
+    const signal = this.#timeoutSignal()
     let result: SendResult
     try {
       const text =

@@ -50,6 +50,8 @@ const LEAN_RETURNING = 'id, status_callback'
 const PRE_SENT = statusesBelow('sent')
 const PRE_SENT_IN = PRE_SENT.map(() => '?').join(', ')
 type ChangedRow = Pick<StoredMessage, 'id' | 'status_callback'>
+/** Claim lanes in the order they are served: the priority lane first. */
+const LANES = ['transactional', 'marketing'] as const satisfies readonly MessageRecord['type'][]
 
 /** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
 export class MessageRepo {
@@ -119,16 +121,25 @@ export class MessageRepo {
   }
 
   /**
-   * Claims due messages for `owner`: queued or scheduled rows whose time has come, then rows
-   * whose lease expired (a crashed worker's). PostgreSQL skips rows other workers hold.
+   * Claims due messages for `owner`, the priority lane first: due transactional messages (alerts,
+   * one-time codes), then due marketing messages, then rows whose lease expired (a crashed
+   * worker's). Each lane is a walk of its own partial index in time order, so a marketing
+   * backlog never stands in front of a transactional message. PostgreSQL skips rows other
+   * workers hold.
    */
   *claim(owner: string, limit: number, now: number, leaseMs: number): TxProgram<MessageRecord[]> {
     const skip = this.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
     const set = `UPDATE messages SET status = 'sending', ${NEXT_SEQ}, lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?`
-    const claimed = (yield rows(
-      `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
-      [owner, now + leaseMs, now, now, limit],
-    )) as StoredMessage[]
+    const claimed: StoredMessage[] = []
+    for (const lane of LANES) {
+      if (claimed.length >= limit) break
+      const laneRows = (yield rows(
+        `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND type = '${lane}' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
+        [owner, now + leaseMs, now, now, limit - claimed.length],
+      )) as StoredMessage[]
+      // The lane's rows in time order (RETURNING keeps none).
+      claimed.push(...laneRows.sort((a, b) => (a.next_attempt_at ?? 0) - (b.next_attempt_at ?? 0)))
+    }
     if (claimed.length < limit) {
       const reclaimed = (yield rows(
         `${set} WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?${skip}) RETURNING *`,
@@ -141,6 +152,32 @@ export class MessageRepo {
       changes.add(m.id, m, 'sending', null, `attempt ${m.attempts} by ${owner}`, now)
     yield* changes.write()
     return claimed
+  }
+
+  /**
+   * Gives claimed messages back to the queue unsent (pacing found no slot for them soon): queued
+   * again until `until`, the claim's attempt not counted. Rows whose lease `owner` lost are left
+   * alone.
+   */
+  *deferClaims(
+    owner: string,
+    items: readonly { id: string; until: number }[],
+    now: number,
+  ): TxProgram<void> {
+    const changes = new Changes(this.fanout)
+    const whole = this.fanout.everyMessage()
+    const returning = whole ? '*' : LEAN_RETURNING
+    for (const d of [...items].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const updated = (yield rows(
+        `UPDATE messages SET status = 'queued', ${NEXT_SEQ}, attempts = attempts - 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+        [d.until, now, d.id, owner],
+      )) as ChangedRow[]
+      const row = updated[0]
+      if (!row) continue
+      const detail = `paced: next slot at ${new Date(d.until).toISOString()}`
+      changes.add(row.id, yield* this.#fanoutRow(row, whole), 'queued', null, detail, now)
+    }
+    yield* changes.write()
   }
 
   /** Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. */

@@ -73,6 +73,14 @@ export interface SettingRow {
   value: string
 }
 
+/** One pacing key's booked sends (src/queue/pacing/postgres.book.ts). */
+export interface PacingRow {
+  key: string
+  /** JSON: the key's slots, `[t, n, s?]` each, in time order. */
+  slots: string
+  updated_at: number
+}
+
 export interface Database {
   messages: MessageRow
   message_events: MessageEventRow
@@ -83,6 +91,7 @@ export interface Database {
   webhook_attempts: WebhookAttemptRow
   jobs: JobRow
   settings: SettingRow
+  pacing: PacingRow
 }
 
 /** Columns in insertion order for the hot-path multi-row message insert. */
