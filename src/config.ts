@@ -50,8 +50,12 @@ export interface Config {
     readonly maxAttempts: number
     readonly providerTimeoutMs: number
   }
-  /** REDIS_URL: the pacing schedule lives in Redis (else PostgreSQL, or memory on SQLite). */
-  readonly redisUrl: string | undefined
+  readonly pacing: {
+    /** REDIS_URL: the pacing schedule lives in Redis (else PostgreSQL, or memory on SQLite). */
+    readonly redisUrl: string | undefined
+    /** Added to each one-second window: jitter on the way to the provider. */
+    readonly marginMs: number
+  }
   /** Provider instances, in configured order (PROVIDERS); the simulator when none is set. */
   readonly providers: readonly ProviderSettings[]
   readonly webhooks: {
@@ -286,7 +290,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       maxAttempts: r.int('MAX_ATTEMPTS', 20, 1, 1000),
       providerTimeoutMs,
     },
-    redisUrl,
+    pacing: { redisUrl, marginMs: r.int('PACING_MARGIN_MS', 40, 20, 1000) },
     providers,
     webhooks: {
       secret: webhookSecret,

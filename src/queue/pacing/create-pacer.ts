@@ -21,14 +21,16 @@ export function pacingLimits(
  * deployment has one worker, which keeps it in memory.
  */
 export function createPacer(
-  config: Pick<Config, 'providers' | 'redisUrl'>,
+  config: Pick<Config, 'providers' | 'pacing'>,
   store: Store,
   limits: PacingLimits,
 ): Pacer | undefined {
   if (limits.providers.size === 0 && limits.senders.size === 0) return undefined
   let book: SlotBook
-  if (config.redisUrl !== undefined) book = new RedisBook(config.redisUrl)
+  const { redisUrl, marginMs } = config.pacing
+  if (redisUrl !== undefined) book = new RedisBook(redisUrl)
   else if (store.dialect === 'postgres') book = new PostgresBook(store)
   else book = new MemoryBook()
-  return new Pacer({ book, limits })
+  // A send may wake this late and still go: the rest of the margin is for the network.
+  return new Pacer({ book, limits, marginMs, lateMs: Math.round(marginMs * 0.375) })
 }
