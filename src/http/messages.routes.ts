@@ -14,6 +14,7 @@ import {
   ListQuery,
   Message,
   MessageWithEvents,
+  SendAttemptView,
   SendMessageBody,
   WebhookDeliveryView,
 } from './schemas.js'
@@ -200,6 +201,45 @@ export function messageRoutes(
       if (r === 'not_found') throw new AppError(errors.not_found)
       if (r === 'not_cancelable') throw new AppError(errors.message_not_cancelable)
       return presentMessage(r)
+    },
+  )
+
+  app.get<{ Params: IdParams }>(
+    '/messages/:id/attempts',
+    {
+      config: { scope: 'messages:read' },
+      schema: {
+        summary: "A message's send attempts: each try, its provider instance and outcome",
+        tags: ['messages'],
+        params: IdParams,
+        response: {
+          200: Type.Object(
+            { data: Type.Array(Type.Ref(SendAttemptView)) },
+            { description: 'Attempts of this message, first first' },
+          ),
+        },
+      },
+    },
+    async (req) => {
+      const m = await ctx.store.getMessage(req.params.id)
+      if (!m) throw new AppError(errors.not_found)
+      const attempts = await ctx.store.listSendAttempts(m.id)
+      return {
+        data: attempts.map((a) => ({
+          attempt: a.attempt,
+          provider: a.provider,
+          sender: a.sender,
+          startedAt: new Date(a.started_at).toISOString(),
+          endedAt: new Date(a.ended_at).toISOString(),
+          outcome: a.outcome,
+          errorCode: a.error_code,
+          latencyMs: a.latency_ms,
+          cost:
+            a.cost === null || a.cost_currency === null
+              ? null
+              : { amount: a.cost, currency: a.cost_currency },
+        })),
+      }
     },
   )
 

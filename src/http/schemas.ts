@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { MESSAGE_STATUSES } from '../domain/messages/status.js'
 import { SCOPES } from '../domain/keys/api-keys.js'
+import { ATTEMPT_OUTCOMES } from '../domain/messages/attempts.js'
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
 
@@ -102,6 +103,14 @@ export const ErrorBody = Type.Object(
   { $id: 'Error' },
 )
 
+export const Money = Type.Object(
+  {
+    amount: Type.Number(),
+    currency: Type.String({ description: 'ISO 4217', examples: ['USD'] }),
+  },
+  { $id: 'Money' },
+)
+
 export const Message = Type.Object(
   {
     id: Type.String(),
@@ -116,8 +125,34 @@ export const Message = Type.Object(
     smartEncoding: Type.Boolean(),
     errorCode: Nullable(Type.String()),
     errorMessage: Nullable(Type.String()),
-    provider: Nullable(Type.String()),
-    providerMessageId: Nullable(Type.String()),
+    provider: Nullable(
+      Type.String({ description: 'The provider instance it went out through (or came in by)' }),
+    ),
+    providerMessageId: Nullable(
+      Type.String({
+        description:
+          "The provider's id for it (the first part's, where the provider answers one id per part)",
+      }),
+    ),
+    sender: Nullable(
+      Type.String({
+        description:
+          "The sender it went out through: its own `from`, else its route's sticky sender; null for the provider's default",
+      }),
+    ),
+    cost: Type.Object(
+      {
+        estimated: Type.Union([Type.Ref(Money), Type.Null()], {
+          description:
+            "Segments x the price table's price for its provider and destination, at send time",
+        }),
+        actual: Type.Union([Type.Ref(Money), Type.Null()], {
+          description:
+            "The provider's own price, as its answer or delivery reports gave it (summed over the message's parts)",
+        }),
+      },
+      { description: 'What the message costs; null where not known (yet)' },
+    ),
     metadata: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
     statusCallback: Nullable(Type.String()),
     validityPeriod: Type.Integer(),
@@ -183,7 +218,11 @@ export const ListQuery = Type.Object(
     to: Type.Optional(Type.String({ maxLength: 32 })),
     from: Type.Optional(Type.String({ maxLength: 32, pattern: NO_NUL })),
     type: Type.Optional(Type.Union([Type.Literal('transactional'), Type.Literal('marketing')])),
-    direction: Type.Optional(Type.Union([Type.Literal('outbound'), Type.Literal('inbound')])),
+    direction: Type.Optional(
+      Type.Union([Type.Literal('outbound'), Type.Literal('inbound')], {
+        description: '`inbound`: SMS received from the gateways (status `received`)',
+      }),
+    ),
     createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
     createdBefore: Type.Optional(Type.String({ format: 'date-time' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
@@ -252,9 +291,33 @@ export const WebhookDeliveryView = Type.Object(
   { $id: 'WebhookDelivery' },
 )
 
+export const SendAttemptView = Type.Object(
+  {
+    attempt: Type.Integer({ description: '1 for the first try' }),
+    provider: Type.String({ description: 'The provider instance tried' }),
+    sender: Nullable(Type.String({ description: 'The sender the request named' })),
+    startedAt: Type.String({ format: 'date-time' }),
+    endedAt: Type.String({ format: 'date-time' }),
+    outcome: Type.Union(
+      ATTEMPT_OUTCOMES.map((o) => Type.Literal(o)),
+      {
+        description:
+          '`accepted`, `retry` (a retryable failure), `unknown` (the answer was lost: it may have been sent), `rejected` (permanent), `expired`',
+      },
+    ),
+    errorCode: Nullable(Type.String()),
+    latencyMs: Type.Integer({ description: 'How long the provider took to answer' }),
+    cost: Type.Union([Type.Ref(Money), Type.Null()], {
+      description: 'Estimated cost of this try, where the price table has a price',
+    }),
+  },
+  { $id: 'SendAttempt' },
+)
+
 /** Schemas registered by `$id`: referenced as `Type.Ref(X)` and named in the OpenAPI document. */
 export const namedSchemas = [
   ErrorBody,
+  Money,
   Message,
   MessageEvent,
   MessageWithEvents,
@@ -264,4 +327,5 @@ export const namedSchemas = [
   CreateKeyBody,
   ApiKeyView,
   WebhookDeliveryView,
+  SendAttemptView,
 ]

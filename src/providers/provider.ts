@@ -217,6 +217,8 @@ export const PROVIDER_ERROR_CODES = [
   'provider_timeout',
   'provider_connection_error',
   'provider_auth_failed',
+  /** The provider refuses this account (suspended, out of credit, not enabled for the API). */
+  'provider_account_error',
   /** The send may or may not have reached the provider (timeout after the request left). */
   'provider_outcome_unknown',
   // permanent

@@ -1,6 +1,9 @@
 import type { ProviderContext, SmsProvider } from './provider.js'
 import type { ProviderBase, ProviderType } from './provider-type.js'
+import { plivoType } from './plivo/plivo.type.js'
 import { simulatorHttpType, simulatorType } from './simulator/simulator.type.js'
+import { twilioType } from './twilio/twilio.type.js'
+import { vonageType } from './vonage/vonage.type.js'
 
 /**
  * Every provider type, by the `type` name operators write in `PROVIDERS`: one line each. A
@@ -9,6 +12,9 @@ import { simulatorHttpType, simulatorType } from './simulator/simulator.type.js'
 export const PROVIDER_TYPES = {
   simulator: simulatorType,
   'simulator-http': simulatorHttpType,
+  twilio: twilioType,
+  vonage: vonageType,
+  plivo: plivoType,
 } as const satisfies Record<string, ProviderType<ProviderBase & { type: string }>>
 
 export type ProviderTypeName = keyof typeof PROVIDER_TYPES

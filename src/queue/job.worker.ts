@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { newId } from '../domain/ids.js'
+import { receivedMessage } from '../domain/messages/inbound.js'
 import type { JobRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { JOB_LEASE_MS, type JobCatalog, type JobResult } from './job-catalog.js'
@@ -9,6 +10,8 @@ import { PollingLoop } from './loop.js'
 const BATCH = 100
 /** Dead letters are kept this long for inspection. */
 const DEAD_LETTER_KEEP_MS = 7 * 86_400_000
+/** A concatenated inbound SMS missing a part this long is stored with the parts that came. */
+export const INBOUND_PARTS_WAIT_MS = 86_400_000
 
 /** What becomes of one claimed job. */
 type Fate =
@@ -57,6 +60,12 @@ export class JobWorker {
       const purged = await this.store.purgeIdempotency(now)
       if (purged > 0) this.logger.info({ purged }, 'purged expired idempotency keys')
       await this.store.tx(() => this.store.jobs.purgeDead(now - DEAD_LETTER_KEEP_MS))
+      const flushed = await this.store.tx(() =>
+        this.store.inbound.flushStaleParts(now - INBOUND_PARTS_WAIT_MS, (provider, t) =>
+          receivedMessage(provider, t, now),
+        ),
+      )
+      if (flushed > 0) this.logger.warn({ flushed }, 'stored incomplete concatenated inbound SMS')
     }
     const jobs = await this.store.tx(() =>
       this.store.jobs.claim(this.owner, BATCH, now, JOB_LEASE_MS),

@@ -1,13 +1,13 @@
 import type { Logger } from 'pino'
-import { newId } from '../domain/ids.js'
-import { analyzeBody } from '../domain/messages/encoding.js'
-import type { MessageRecord } from '../domain/messages/message.js'
+import { receivedMessage } from '../domain/messages/inbound.js'
 import type { ProviderEvent } from '../providers/provider.js'
 import type { Store } from '../store/store.js'
 import { parkedReport } from './jobs/provider-report.job.js'
 import { Batcher } from './loop.js'
 
 type StatusReport = Extract<ProviderEvent, { type: 'status' }>
+/** Parts of one concatenated SMS at most: its UDH counts them in one byte. */
+const MAX_PARTS = 255
 type Inbound = Extract<ProviderEvent, { type: 'inbound' }>
 
 /** Where provider webhook routes hand their events: resolves once they are durably applied. */
@@ -79,8 +79,25 @@ export class ReportIngestor implements ReportSink {
     const at =
       Number.isInteger(e.at) && e.at > 946_684_800_000 && e.at < now + 86_400_000 ? e.at : now
     if (!id(e.providerMessageId)) return []
-    if (e.type === 'status') return id(e.messageId) ? [{ ...e, at }] : []
+    const count = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_PARTS
+    if (e.type === 'status') {
+      if (!id(e.messageId)) return []
+      const part = e.part
+      if (part && (!id(part.id) || !count(part.number) || !count(part.total))) return []
+      if (part && part.number > part.total) return []
+      const price = e.price
+      if (price && !(Number.isFinite(price.amount) && /^[A-Z]{3}$/.test(price.currency))) {
+        return []
+      }
+      return [{ ...e, at }]
+    }
     if (!id(e.from) || !id(e.to) || e.body.includes('\u0000')) return []
+    if (e.concat) {
+      // A part number outside 1..total, or more parts than an SMS may be cut into, would
+      // leave parts waiting for a message that can never be whole.
+      const { ref, part, total } = e.concat
+      if (!id(ref) || !count(part) || !count(total) || part > total) return []
+    }
     return [{ ...e, at }]
   }
 
@@ -107,39 +124,8 @@ export class ReportIngestor implements ReportSink {
 
   async #storeInbound(provider: string, events: Inbound[]): Promise<void> {
     const now = this.now()
-    const messages: MessageRecord[] = events.map((e) => {
-      const { encoding, segments } = analyzeBody(e.body)
-      return {
-        id: newId('msg'),
-        api_key_id: null,
-        direction: 'inbound',
-        to_number: e.to,
-        from_number: e.from,
-        body: e.body,
-        type: 'transactional',
-        encoding,
-        segments,
-        smart_encoding: 0,
-        status: 'received',
-        error_code: null,
-        error_message: null,
-        provider,
-        provider_message_id: e.providerMessageId,
-        metadata: null,
-        status_callback: null,
-        validity_period: 0,
-        valid_until: e.at,
-        send_at: null,
-        attempts: 0,
-        next_attempt_at: null,
-        lease_owner: null,
-        lease_until: null,
-        created_at: now,
-        updated_at: now,
-        sent_at: null,
-        completed_at: e.at,
-      }
-    })
-    await this.store.tx(() => this.store.messages.insertInbound(messages))
+    await this.store.tx(() =>
+      this.store.inbound.store(provider, events, (p, t) => receivedMessage(p, t, now)),
+    )
   }
 }

@@ -5,7 +5,7 @@ import type { MessageRecord } from '../domain/messages/message.js'
 import { decideRetry } from '../domain/messages/retry.js'
 import { newId } from '../domain/ids.js'
 import type { SendResult, SmsProvider } from '../providers/provider.js'
-import type { OutcomeWrite } from '../store/message.repo.js'
+import type { AttemptRecord, OutcomeWrite } from '../store/message.repo.js'
 import type { Store } from '../store/store.js'
 import { Batcher, PollingLoop } from './loop.js'
 import type { PaceResult } from './pacing/pacer.js'
@@ -230,28 +230,36 @@ export class SendWorker {
     const provider = this.#o.route(m)
     const turn = await this.#pace(provider, m)
     if (turn.outcome === 'later') return { kind: 'deferred', id: m.id, until: turn.at }
+    const sms = {
+      id: m.id,
+      to: m.to_number,
+      from: m.from_number,
+      body: m.smart_encoding === 1 ? analyzeBody(m.body, { smartEncoding: true }).text : m.body,
+      encoding: m.encoding,
+      segments: m.segments,
+      validUntil: m.valid_until,
+      attempt: m.attempts,
+    }
+    const startedAt = this.#now()
     // The timeout starts with the request, not with the claim or the wait for a slot.
     const signal = this.#timeoutSignal()
     let result: SendResult
     try {
-      const text =
-        m.smart_encoding === 1 ? analyzeBody(m.body, { smartEncoding: true }).text : m.body
-      result = await provider.send(
-        {
-          id: m.id,
-          to: m.to_number,
-          from: m.from_number,
-          body: text,
-          encoding: m.encoding,
-          segments: m.segments,
-          validUntil: m.valid_until,
-          attempt: m.attempts,
-        },
-        signal,
-      )
+      result = await provider.send(sms, signal)
     } catch (err) {
       this.#o.logger.warn({ err, messageId: m.id, provider: provider.name }, 'provider threw')
       result = { outcome: 'retry', code: 'provider_connection_error' }
+    }
+    const endedAt = this.#now()
+    const attempt: AttemptRecord = {
+      number: m.attempts,
+      provider: provider.name,
+      sender: sms.from,
+      startedAt,
+      endedAt,
+      outcome: result.outcome,
+      errorCode: result.outcome === 'accepted' ? null : result.code,
+      latencyMs: endedAt - startedAt,
     }
     switch (result.outcome) {
       case 'accepted':
@@ -259,7 +267,10 @@ export class SendWorker {
           kind: 'sent',
           id: m.id,
           provider: provider.name,
-          providerMessageId: result.providerMessageIds[0],
+          providerMessageIds: result.providerMessageIds,
+          sender: sms.from,
+          ...(result.price ? { price: result.price } : {}),
+          attempt,
         }
       case 'rejected':
         return {
@@ -269,6 +280,7 @@ export class SendWorker {
           status: 'failed',
           errorCode: result.code,
           errorMessage: result.message ?? null,
+          attempt,
         }
       case 'retry':
       case 'unknown': {
@@ -284,7 +296,7 @@ export class SendWorker {
           this.#now(),
           this.#o.config,
         )
-        return { ...d, id: m.id, provider: provider.name }
+        return { ...d, id: m.id, provider: provider.name, attempt }
       }
     }
   }

@@ -1,64 +1,58 @@
 import type { MessageRecord } from '../domain/messages/message.js'
-import { statusesBelow, type MessageStatus } from '../domain/messages/status.js'
 import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
-import type { ProviderEvent } from '../providers/provider.js'
 import { rows, run, type Query, type TxProgram } from './executor.js'
 import {
   AT_CREATED,
   AT_ID,
   AT_STATUS,
   FIRST_EVENT_COLUMNS,
+  ATTEMPT_COLUMNS,
   INTAKE_COLUMNS,
+  CHUNK,
   insertRows,
+  insertText,
+  REF_COLUMNS,
   WIDTH,
   type Submission,
   type SubmissionResult,
 } from './rows.js'
-import { MESSAGE_COLUMNS, type IdempotencyRow } from './schema.js'
-import { Changes, NEXT_SEQ, type StoredMessage } from './status-changes.js'
+import type { AttemptRecord, OutcomeWrite } from './outcome-write.js'
+import type { IdempotencyRow } from './schema.js'
+import { ReportRepo, type StatusReport } from './report.repo.js'
+import {
+  Changes,
+  fanoutRow,
+  LEAN_RETURNING,
+  NEXT_SEQ,
+  type ChangedRow,
+  type StoredMessage,
+} from './status-changes.js'
 
 type Dialect = 'sqlite' | 'postgres'
-type StatusReport = Extract<ProviderEvent, { type: 'status' }>
 
-/** The worker's decision for one claimed message, already resolved by the domain. */
-export type OutcomeWrite =
-  | { kind: 'sent'; id: string; provider: string; providerMessageId: string }
-  | {
-      kind: 'retry'
-      id: string
-      provider: string | null
-      nextAttemptAt: number
-      errorCode: string
-      errorMessage: string | null
-    }
-  | {
-      kind: 'final'
-      id: string
-      provider: string | null
-      status: 'failed' | 'expired' | 'rejected'
-      errorCode: string
-      errorMessage: string | null
-    }
+export type { AttemptRecord, OutcomeWrite } from './outcome-write.js'
 
+const IGNORE_DUPLICATES = ' ON CONFLICT DO NOTHING'
 /**
- * What a status UPDATE returns when no endpoint takes every message's changes: enough to tell
- * whether this one makes a webhook. Building the whole 28-column row as an object costs more
- * than the UPDATE itself.
+ * The worker's record of a send's ids is the authority on its parts (a report that came first
+ * could only guess them); what the report said of the id stays.
  */
-const LEAN_RETURNING = 'id, status_callback'
-/** Statuses before `sent`: a report finding a message in one of them implies it was sent. */
-const PRE_SENT = statusesBelow('sent')
-const PRE_SENT_IN = PRE_SENT.map(() => '?').join(', ')
-type ChangedRow = Pick<StoredMessage, 'id' | 'status_callback'>
+const UPSERT_REFS =
+  ' ON CONFLICT (provider, provider_message_id) DO UPDATE SET attempt = excluded.attempt, part = excluded.part, parts = excluded.parts WHERE provider_refs.message_id = excluded.message_id RETURNING message_id, attempt, status'
+
 /** Claim lanes in the order they are served: the priority lane first. */
 const LANES = ['transactional', 'marketing'] as const satisfies readonly MessageRecord['type'][]
 
 /** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
 export class MessageRepo {
+  readonly reports: ReportRepo
+
   constructor(
     private readonly dialect: Dialect,
     private readonly fanout: StatusChangeFanout,
-  ) {}
+  ) {
+    this.reports = new ReportRepo(dialect, fanout)
+  }
 
   /**
    * Intake of new outbound messages: the messages, their first event and the idempotency
@@ -106,21 +100,6 @@ export class MessageRepo {
   }
 
   /**
-   * Inbound messages (a provider's webhook): stored whole, already final (`received`, with the
-   * provider's ids), with their one event row.
-   */
-  *insertInbound(messages: readonly MessageRecord[]): TxProgram<void> {
-    const params: unknown[] = []
-    const events: unknown[] = []
-    for (const m of messages) {
-      for (const c of MESSAGE_COLUMNS) params.push(m[c])
-      events.push(m.id, m.status, m.created_at)
-    }
-    yield* insertRows('messages', MESSAGE_COLUMNS, params)
-    yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
-  }
-
-  /**
    * Claims due messages for `owner`, the priority lane first: due transactional messages (alerts,
    * one-time codes), then due marketing messages, then rows whose lease expired (a crashed
    * worker's). Each lane is a walk of its own partial index in time order, so a marketing
@@ -137,7 +116,7 @@ export class MessageRepo {
         `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND type = '${lane}' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
         [owner, now + leaseMs, now, now, limit - claimed.length],
       )) as StoredMessage[]
-      // The lane's rows in time order (RETURNING keeps none).
+      // The lane's rows in time order (RETURNING promises none).
       claimed.push(...laneRows.sort((a, b) => (a.next_attempt_at ?? 0) - (b.next_attempt_at ?? 0)))
     }
     if (claimed.length < limit) {
@@ -175,32 +154,76 @@ export class MessageRepo {
       const row = updated[0]
       if (!row) continue
       const detail = `paced: next slot at ${new Date(d.until).toISOString()}`
-      changes.add(row.id, yield* this.#fanoutRow(row, whole), 'queued', null, detail, now)
+      changes.add(row.id, yield* fanoutRow(row, whole), 'queued', null, detail, now)
     }
     yield* changes.write()
   }
 
-  /** Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. */
+  /**
+   * Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. The
+   * provider ids of an accepted send (one row per part) and every attempt are recorded in the
+   * same transaction, whatever became of the lease: they happened.
+   */
   *recordOutcomes(owner: string, writes: readonly OutcomeWrite[], now: number): TxProgram<void> {
     const changes = new Changes(this.fanout)
     const whole = this.fanout.everyMessage()
     const returning = whole ? '*' : LEAN_RETURNING
+    const refs: unknown[] = []
+    const attempts: unknown[] = []
+    const sentBy = new Map<string, Extract<OutcomeWrite, { kind: 'sent' }>>()
     for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (w.attempt) pushAttempt(attempts, w.id, w.attempt)
       if (w.kind === 'sent') {
+        const first = w.providerMessageIds[0] ?? null
+        const cost = w.estimatedCost ?? null
+        const price = w.price ?? null
         const sent = (yield rows(
-          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
-          [w.provider, w.providerMessageId, now, now, w.id, owner],
+          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(?, price), price_currency = COALESCE(?, price_currency), sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          [
+            w.provider,
+            first,
+            w.sender,
+            cost?.amount ?? null,
+            cost?.currency ?? null,
+            price?.amount ?? null,
+            price?.currency ?? null,
+            now,
+            now,
+            w.id,
+            owner,
+          ],
         )) as ChangedRow[]
+        let attempt = w.attempt?.number ?? sent[0]?.attempts
         if (sent[0]) {
-          changes.add(sent[0].id, yield* this.#fanoutRow(sent[0], whole), 'sent', null, null, now)
+          changes.add(sent[0].id, yield* fanoutRow(sent[0], whole), 'sent', null, null, now)
         } else {
           // A delivery report already moved it on (and wrote the `sent` step): keep its status
-          // and the time the report implied, record the provider id.
-          yield run(
-            'UPDATE messages SET provider = ?, provider_message_id = ?, sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?',
-            [w.provider, w.providerMessageId, now, now, w.id, owner],
-          )
+          // and the time the report implied, record the provider id, sender and costs.
+          const kept = (yield rows(
+            'UPDATE messages SET provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(price, ?), price_currency = COALESCE(price_currency, ?), sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? RETURNING attempts',
+            [
+              w.provider,
+              first,
+              w.sender,
+              cost?.amount ?? null,
+              cost?.currency ?? null,
+              price?.amount ?? null,
+              price?.currency ?? null,
+              now,
+              now,
+              w.id,
+              owner,
+            ],
+          )) as { attempts: number }[]
+          attempt ??= kept[0]?.attempts
         }
+        // Without an attempt number (no record, lease lost) the ids cannot be grouped by try.
+        if (attempt === undefined) continue
+        sentBy.set(w.id, w)
+        const parts = w.providerMessageIds.length
+        w.providerMessageIds.forEach((pid, i) => {
+          refs.push(w.provider, pid, w.id, attempt, i + 1, parts, null, null, null, null)
+        })
         continue
       }
       const status = w.kind === 'retry' ? 'queued' : w.status
@@ -222,146 +245,30 @@ export class MessageRepo {
       if (!row) continue
       const detail =
         w.kind === 'retry' ? `retry at ${new Date(w.nextAttemptAt).toISOString()}` : null
-      changes.add(row.id, yield* this.#fanoutRow(row, whole), status, w.errorCode, detail, now)
+      changes.add(row.id, yield* fanoutRow(row, whole), status, w.errorCode, detail, now)
+    }
+    yield* insertRows('attempts', ATTEMPT_COLUMNS, attempts, IGNORE_DUPLICATES)
+    // A report may have named an id first (it overtook this record) and guessed its parts:
+    // with the parts known, what the reports said adds up again.
+    const reported = yield* upsertRefs(refs)
+    for (const r of reported) {
+      const w = sentBy.get(r.message_id)
+      if (!w) continue
+      yield* this.reports.settle(r.message_id, r.attempt, now, now, {
+        provider: w.provider,
+        providerMessageId: w.providerMessageIds[0] ?? '',
+        changes,
+      })
     }
     yield* changes.write()
   }
 
   /**
-   * Applies provider delivery reports monotonically (a late or repeated report changes
-   * nothing). Returns the reports that match no message yet, to be retried later.
+   * Applies provider delivery reports (see ReportRepo). Returns the reports that match no
+   * message yet, to be retried later.
    */
-  *applyReports(
-    provider: string,
-    reports: readonly StatusReport[],
-    now: number,
-  ): TxProgram<StatusReport[]> {
-    const unmatched: StatusReport[] = []
-    const changes = new Changes(this.fanout)
-    const whole = this.fanout.everyMessage()
-    const returning = whole ? '*' : LEAN_RETURNING
-    const key = (r: StatusReport) => r.messageId ?? r.providerMessageId
-    for (const r of [...reports].sort((a, b) => (key(a) < key(b) ? -1 : 1))) {
-      const final = r.status !== 'sent'
-      let updated = final ? yield* this.#reportAfterSent(provider, r, now, returning) : []
-      let skippedSent = false
-      if (!updated[0]) {
-        updated = yield* this.#reportBeforeSent(provider, r, now, returning)
-        skippedSent = final
-      }
-      if (!updated[0]) {
-        // Nothing moved: a late or repeated report (ignored), or no such message yet (parked).
-        const found = (
-          r.messageId
-            ? yield rows(
-                'SELECT status FROM messages WHERE id = ? AND (provider IS NULL OR provider = ?)',
-                [r.messageId, provider],
-              )
-            : yield rows(
-                'SELECT status FROM messages WHERE provider = ? AND provider_message_id = ?',
-                [provider, r.providerMessageId],
-              )
-        ) as { status: MessageStatus }[]
-        if (!found[0]) unmatched.push(r)
-        // PostgreSQL: the send's outcome committed while the second UPDATE waited for the row,
-        // which then no longer matched it; the first one now does.
-        if (found[0]?.status !== 'sent' || !final) continue
-        updated = yield* this.#reportAfterSent(provider, r, now, returning)
-        skippedSent = false
-      }
-      const row = updated[0]
-      if (!row) continue
-      const m = yield* this.#fanoutRow(row, whole)
-      if (skippedSent) {
-        // Every timeline reads queued -> sending -> sent -> final: write the missing step,
-        // presenting the message as it was then.
-        const sent: StoredMessage | null = m && {
-          ...m,
-          status: 'sent',
-          error_code: null,
-          completed_at: null,
-          event_seq: m.event_seq - 1,
-        }
-        changes.add(row.id, sent, 'sent', null, 'implied by a delivery report', now)
-      }
-      changes.add(row.id, m, r.status, r.errorCode ?? null, null, now)
-    }
-    yield* changes.write()
-    return unmatched
-  }
-
-  /**
-   * A final report for a message recorded `sent` (the usual case): it already carries this
-   * provider's id, so the provider columns stay out of SET and SQLite leaves the
-   * messages_provider_ref entry alone (it rewrites an index whenever one of its columns is
-   * assigned, even unchanged).
-   */
-  *#reportAfterSent(
-    provider: string,
-    r: StatusReport,
-    now: number,
-    returning: string,
-  ): Generator<Query, ChangedRow[], unknown> {
-    const set = `UPDATE messages SET status = ?, ${NEXT_SEQ}, error_code = COALESCE(?, error_code), completed_at = ?, updated_at = ? WHERE status = 'sent' AND `
-    const params = [r.status, r.errorCode ?? null, r.at, now]
-    return (
-      r.messageId
-        ? yield rows(`${set}id = ? AND provider = ? RETURNING ${returning}`, [
-            ...params,
-            r.messageId,
-            provider,
-          ])
-        : yield rows(`${set}provider = ? AND provider_message_id = ? RETURNING ${returning}`, [
-            ...params,
-            provider,
-            r.providerMessageId,
-          ])
-    ) as ChangedRow[]
-  }
-
-  /**
-   * A report for a message not recorded `sent`: it overtook the worker's record of the send,
-   * or came for an attempt whose answer was lost (a timeout). The report implies the message
-   * was sent: it fills the provider ids and `sent_at`, and its own error code (or none)
-   * replaces a retry's.
-   */
-  *#reportBeforeSent(
-    provider: string,
-    r: StatusReport,
-    now: number,
-    returning: string,
-  ): Generator<Query, ChangedRow[], unknown> {
-    const match = r.messageId
-      ? 'id = ? AND (provider IS NULL OR provider = ?)'
-      : 'provider = ? AND provider_message_id = ?'
-    return (yield rows(
-      // A final report also stands for the skipped `sent`: two events, two sequence numbers.
-      `UPDATE messages SET status = ?, event_seq = event_seq + ?, error_code = ?, error_message = NULL, sent_at = COALESCE(sent_at, ?), completed_at = ?, updated_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?) WHERE ${match} AND status IN (${PRE_SENT_IN}) RETURNING ${returning}`,
-      [
-        r.status,
-        r.status === 'sent' ? 1 : 2,
-        r.errorCode ?? null,
-        r.at,
-        r.status === 'sent' ? null : r.at,
-        now,
-        provider,
-        r.providerMessageId,
-        ...(r.messageId ? [r.messageId, provider] : [provider, r.providerMessageId]),
-        ...PRE_SENT,
-      ],
-    )) as ChangedRow[]
-  }
-
-  /**
-   * The message a status change fans out from: the row itself when the UPDATE returned it
-   * whole, null when the change makes no webhook (no endpoints, no statusCallback), else the
-   * row read again in this transaction.
-   */
-  *#fanoutRow(row: ChangedRow, whole: boolean): Generator<Query, StoredMessage | null, unknown> {
-    if (whole) return row as StoredMessage
-    if (row.status_callback === null) return null
-    const full = (yield rows('SELECT * FROM messages WHERE id = ?', [row.id])) as StoredMessage[]
-    return full[0] ?? null
+  applyReports(provider: string, reports: readonly StatusReport[], now: number) {
+    return this.reports.applyReports(provider, reports, now)
   }
 
   /** Cancels a scheduled or still-queued message. */
@@ -380,4 +287,46 @@ export class MessageRepo {
     yield* changes.write()
     return m
   }
+}
+
+/** Appends an `attempts` row (ATTEMPT_COLUMNS order). */
+function pushAttempt(out: unknown[], messageId: string, a: AttemptRecord): void {
+  out.push(
+    messageId,
+    a.number,
+    a.provider,
+    a.sender,
+    a.startedAt,
+    a.endedAt,
+    a.outcome,
+    a.errorCode,
+    a.latencyMs,
+    a.cost?.amount ?? null,
+    a.cost?.currency ?? null,
+  )
+}
+
+/**
+ * Upserts a send's provider ids (REF_COLUMNS rows); returns the ones a report had named first
+ * (they carry its status), one per message and attempt.
+ */
+function* upsertRefs(
+  flat: readonly unknown[],
+): Generator<Query, { message_id: string; attempt: number }[], unknown> {
+  const width = REF_COLUMNS.length
+  const per = CHUNK * width
+  const seen = new Map<string, { message_id: string; attempt: number }>()
+  for (let i = 0; i < flat.length; i += per) {
+    const chunk = flat.slice(i, i + per)
+    const text = insertText('provider_refs', REF_COLUMNS, chunk.length / width, UPSERT_REFS)
+    const returned = (yield rows(text, chunk)) as {
+      message_id: string
+      attempt: number
+      status: string | null
+    }[]
+    for (const r of returned) {
+      if (r.status !== null) seen.set(`${r.message_id} ${r.attempt}`, r)
+    }
+  }
+  return [...seen.values()]
 }

@@ -216,6 +216,86 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         )
       },
     },
+    '0003_provider_refs_and_attempts': {
+      async up(db: Kysely<unknown>) {
+        const money = dialect === 'postgres' ? 'double precision' : 'real'
+        // What the message went out as, and what it cost: intake sets none of these (they
+        // default to NULL and stay out of its INSERT).
+        for (const [column, type] of [
+          ['sender', 'text'],
+          ['estimated_cost', money],
+          ['cost_currency', 'text'],
+          ['price', money],
+          ['price_currency', 'text'],
+        ] as const) {
+          await db.schema.alterTable('messages').addColumn(column, type).execute()
+        }
+        // One row per provider id: a part of an outbound message as the provider answered or
+        // reported it (reports match here), or an inbound message (its id stored once).
+        await db.schema
+          .createTable('provider_refs')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('provider_message_id', 'text', (c) => c.notNull())
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('part', 'integer', (c) => c.notNull())
+          .addColumn('parts', 'integer', (c) => c.notNull())
+          .addColumn('status', 'text')
+          .addColumn('error_code', 'text')
+          .addColumn('price', money)
+          .addColumn('currency', 'text')
+          .addPrimaryKeyConstraint('provider_refs_pk', ['provider', 'provider_message_id'])
+          .execute()
+        await db.schema
+          .createIndex('provider_refs_message')
+          .on('provider_refs')
+          .columns(['message_id', 'attempt'])
+          .execute()
+        // Existing provider ids: one part each, of the attempt that recorded them. An id seen
+        // twice (an inbound webhook stored again before this version) keeps its first message.
+        await sql`INSERT INTO provider_refs (provider, provider_message_id, message_id, attempt, part, parts, status) SELECT provider, provider_message_id, id, attempts, 1, 1, CASE WHEN status IN ('sent', 'delivered', 'undelivered', 'failed') THEN status ELSE NULL END FROM messages WHERE provider IS NOT NULL AND provider_message_id IS NOT NULL ORDER BY id ON CONFLICT DO NOTHING`.execute(
+          db,
+        )
+        // Reports match on provider_refs now: the messages index would only cost every send.
+        await db.schema.dropIndex('messages_provider_ref').execute()
+
+        await db.schema
+          .createTable('attempts')
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('sender', 'text')
+          .addColumn('started_at', big, (c) => c.notNull())
+          .addColumn('ended_at', big, (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('error_code', 'text')
+          .addColumn('latency_ms', 'integer', (c) => c.notNull())
+          .addColumn('cost', money)
+          .addColumn('cost_currency', 'text')
+          .addPrimaryKeyConstraint('attempts_pk', ['message_id', 'attempt'])
+          .execute()
+
+        // Parts of concatenated inbound SMS until the last one comes.
+        await db.schema
+          .createTable('inbound_parts')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('from_number', 'text', (c) => c.notNull())
+          .addColumn('concat_ref', 'text', (c) => c.notNull())
+          .addColumn('part', 'integer', (c) => c.notNull())
+          .addColumn('total', 'integer', (c) => c.notNull())
+          .addColumn('to_number', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('provider_message_id', 'text', (c) => c.notNull())
+          .addColumn('received_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('inbound_parts_pk', [
+            'provider',
+            'from_number',
+            'concat_ref',
+            'part',
+          ])
+          .execute()
+      },
+    },
     '0005_pacing': {
       async up(db: Kysely<unknown>) {
         // Claims serve the priority lane first: one partial index per lane, each walked in time

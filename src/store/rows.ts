@@ -22,7 +22,7 @@ export type SubmissionResult =
   { outcome: 'inserted' } | { outcome: 'duplicate'; existing: IdempotencyRow }
 
 /** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
-const CHUNK = 64
+export const CHUNK = 64
 export const EVENT_COLUMNS = ['message_id', 'status', 'error_code', 'detail', 'at'] as const
 /** A message's first event (queued or scheduled) has no error code or detail. */
 export const FIRST_EVENT_COLUMNS = ['message_id', 'status', 'at'] as const
@@ -45,11 +45,38 @@ export const DELIVERY_COLUMNS = [
   'updated_at',
 ] as const
 
+/** A provider id row (provider_refs), as sends and reports write it. */
+export const REF_COLUMNS = [
+  'provider',
+  'provider_message_id',
+  'message_id',
+  'attempt',
+  'part',
+  'parts',
+  'status',
+  'error_code',
+  'price',
+  'currency',
+] as const
+export const ATTEMPT_COLUMNS = [
+  'message_id',
+  'attempt',
+  'provider',
+  'sender',
+  'started_at',
+  'ended_at',
+  'outcome',
+  'error_code',
+  'latency_ms',
+  'cost',
+  'cost_currency',
+] as const
+
 /**
  * A new message's row: the columns intake sets, in INTAKE_COLUMNS order. The rest (the sending
- * state: provider ids, errors, lease, attempts, sent and completed times) start as their column
- * defaults, and a record that says otherwise is refused: fewer values to bind on the hottest
- * statement, read with plain property loads.
+ * state: provider ids, errors, lease, attempts, sent and completed times, sender and costs)
+ * start as their column defaults, and a record that says otherwise is refused: fewer values to
+ * bind on the hottest statement, read with plain property loads.
  */
 const SENDING_STATE = new Set<string>([
   'error_code',
@@ -61,6 +88,11 @@ const SENDING_STATE = new Set<string>([
   'lease_until',
   'sent_at',
   'completed_at',
+  'sender',
+  'estimated_cost',
+  'cost_currency',
+  'price',
+  'price_currency',
 ])
 export const INTAKE_COLUMNS = MESSAGE_COLUMNS.filter((c) => !SENDING_STATE.has(c))
 
@@ -75,7 +107,10 @@ function pushIntakeRow(m: MessageRecord, out: unknown[]): void {
     m.lease_owner !== null ||
     m.lease_until !== null ||
     m.sent_at !== null ||
-    m.completed_at !== null
+    m.completed_at !== null ||
+    m.sender !== null ||
+    m.estimated_cost !== null ||
+    m.price !== null
   ) {
     throw new Error(`message ${m.id} is new but carries sending state`)
   }
@@ -128,30 +163,44 @@ export const submissionSize = (sub: Submission): number => sub.rows.length / WID
  * before has its hash already.
  */
 const insertSql = new Map<string, Map<readonly string[], string[]>>()
-function insertText(table: string, columns: readonly string[], n: number): string {
-  let byColumns = insertSql.get(table)
-  if (!byColumns) insertSql.set(table, (byColumns = new Map<readonly string[], string[]>()))
+export function insertText(
+  table: string,
+  columns: readonly string[],
+  n: number,
+  tail = '',
+): string {
+  let byColumns = insertSql.get(table + tail)
+  if (!byColumns) insertSql.set(table + tail, (byColumns = new Map<readonly string[], string[]>()))
   let byCount = byColumns.get(columns)
   if (!byCount) byColumns.set(columns, (byCount = []))
   let text = byCount[n]
   if (text === undefined) {
     const row = `(${columns.map(() => '?').join(', ')})`
-    text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array<string>(n).fill(row).join(', ')}`
+    text = `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array<string>(n).fill(row).join(', ')}${tail}`
     byCount[n] = text
   }
   return text
 }
 
-/** Multi-row INSERT statements of the given columns, CHUNK rows at most each. */
+/**
+ * Multi-row INSERT statements of the given columns, CHUNK rows at most each. `tail` ends each
+ * statement (` ON CONFLICT DO NOTHING`). Returns how many rows were inserted.
+ */
 export function* insertRows(
   table: string,
   columns: readonly string[],
   flat: readonly unknown[],
-): Generator<Query, void, unknown> {
+  tail = '',
+): Generator<Query, number, unknown> {
   const width = columns.length
   const per = CHUNK * width
+  let inserted = 0
   for (let i = 0; i < flat.length; i += per) {
     const params = flat.slice(i, i + per)
-    yield run(insertText(table, columns, params.length / width), params)
+    inserted += (yield run(
+      insertText(table, columns, params.length / width, tail),
+      params,
+    )) as number
   }
+  return inserted
 }

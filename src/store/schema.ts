@@ -68,6 +68,53 @@ export interface JobRow {
   created_at: number
 }
 
+/** A provider id: one part of an outbound message, or an inbound message. */
+export interface ProviderRefRow {
+  provider: string
+  provider_message_id: string
+  message_id: string
+  /** The attempt whose send answered (or whose reports named) this id. */
+  attempt: number
+  /** 1-based part number, of `parts` in this attempt. */
+  part: number
+  parts: number
+  /** The last status reported for this part (never moves backwards). */
+  status: string | null
+  error_code: string | null
+  /** The provider's price for this part, as last reported. */
+  price: number | null
+  currency: string | null
+}
+
+/** One try at sending a message through one provider instance. */
+export interface AttemptRow {
+  message_id: string
+  attempt: number
+  provider: string
+  sender: string | null
+  started_at: number
+  ended_at: number
+  outcome: string
+  error_code: string | null
+  latency_ms: number
+  /** Estimated cost of this try (segments x the price table's price). */
+  cost: number | null
+  cost_currency: string | null
+}
+
+/** A part of a concatenated inbound SMS, kept until every part has come. */
+export interface InboundPartRow {
+  provider: string
+  from_number: string
+  concat_ref: string
+  part: number
+  total: number
+  to_number: string
+  body: string
+  provider_message_id: string
+  received_at: number
+}
+
 export interface SettingRow {
   key: string
   value: string
@@ -91,6 +138,9 @@ export interface Database {
   webhook_attempts: WebhookAttemptRow
   jobs: JobRow
   settings: SettingRow
+  provider_refs: ProviderRefRow
+  attempts: AttemptRow
+  inbound_parts: InboundPartRow
   pacing: PacingRow
 }
 
@@ -124,4 +174,9 @@ export const MESSAGE_COLUMNS = [
   'updated_at',
   'sent_at',
   'completed_at',
+  'sender',
+  'estimated_cost',
+  'cost_currency',
+  'price',
+  'price_currency',
 ] as const satisfies readonly (keyof MessageRow)[]

@@ -1,7 +1,7 @@
 import type { MessageRecord } from '../domain/messages/message.js'
 import type { MessageStatus } from '../domain/messages/status.js'
 import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
-import type { Query } from './executor.js'
+import { rows, type Query } from './executor.js'
 import { DELIVERY_COLUMNS, EVENT_COLUMNS, insertRows } from './rows.js'
 
 /**
@@ -11,6 +11,29 @@ import { DELIVERY_COLUMNS, EVENT_COLUMNS, insertRows } from './rows.js'
 export type StoredMessage = MessageRecord & { event_seq: number }
 /** The SET term every status UPDATE carries. */
 export const NEXT_SEQ = 'event_seq = event_seq + 1'
+
+/**
+ * What a status UPDATE returns when no endpoint takes every message's changes: enough to tell
+ * whether this one makes a webhook. Building the whole row as an object costs more than the
+ * UPDATE itself.
+ */
+export const LEAN_RETURNING = 'id, status_callback, attempts'
+export type ChangedRow = Pick<StoredMessage, 'id' | 'status_callback' | 'attempts'>
+
+/**
+ * The message a status change fans out from: the row itself when the UPDATE returned it whole
+ * (`whole`: RETURNING *), null when the change makes no webhook (no endpoints, no
+ * statusCallback), else the row read again in this transaction.
+ */
+export function* fanoutRow(
+  row: ChangedRow,
+  whole: boolean,
+): Generator<Query, StoredMessage | null, unknown> {
+  if (whole) return row as StoredMessage
+  if (row.status_callback === null) return null
+  const full = (yield rows('SELECT * FROM messages WHERE id = ?', [row.id])) as StoredMessage[]
+  return full[0] ?? null
+}
 
 /**
  * Collects the side effects of status changes within one transaction (event rows and the

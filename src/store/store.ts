@@ -1,12 +1,14 @@
 import type { Selectable } from 'kysely'
 import type { Db } from './db.js'
 import type { TxProgram } from './executor.js'
+import { InboundRepo } from './inbound.repo.js'
 import { JobRepo } from './job.repo.js'
 import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
 import { MessageRepo } from './message.repo.js'
 import {
   MESSAGE_COLUMNS,
   type ApiKeyRow,
+  type AttemptRow,
   type IdempotencyRow,
   type MessageEventRow,
   type MessageRow,
@@ -35,6 +37,7 @@ export class Store {
   readonly messages: MessageRepo
   readonly webhooks: WebhookRepo
   readonly jobs: JobRepo
+  readonly inbound: InboundRepo
 
   constructor(
     readonly db: Db,
@@ -43,6 +46,7 @@ export class Store {
     this.messages = new MessageRepo(db.dialect, fanout)
     this.webhooks = new WebhookRepo(db.dialect)
     this.jobs = new JobRepo(db.dialect)
+    this.inbound = new InboundRepo(db.dialect)
   }
 
   get dialect(): Db['dialect'] {
@@ -81,6 +85,16 @@ export class Store {
       .select(['status', 'error_code', 'detail', 'at'])
       .where('message_id', '=', messageId)
       .orderBy('id', 'asc')
+      .execute()
+  }
+
+  /** A message's send attempts, first first (one per try, with its provider and outcome). */
+  async listSendAttempts(messageId: string): Promise<AttemptRow[]> {
+    return this.db.kysely
+      .selectFrom('attempts')
+      .selectAll()
+      .where('message_id', '=', messageId)
+      .orderBy('attempt', 'asc')
       .execute()
   }
 

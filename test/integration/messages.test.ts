@@ -14,6 +14,11 @@ interface Msg {
   segments: number
   events?: { status: string }[]
   errorCode: string | null
+  from: string | null
+  provider: string | null
+  providerMessageId: string | null
+  sender: string | null
+  cost: { estimated: unknown; actual: unknown }
 }
 
 const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
@@ -82,6 +87,42 @@ describe('messages API', () => {
       done.events?.map((e) => e.status),
       ['queued', 'sending', 'sent', 'delivered'],
     )
+    assert.equal(m.sender, null, 'not sent yet')
+    assert.deepEqual(m.cost, { estimated: null, actual: null })
+    assert.equal(done.provider, 'simulator')
+    assert.equal(done.sender, null, 'no from, no route sender: the provider default')
+    assert.deepEqual(done.cost, { estimated: null, actual: null }, 'no price table, no price')
+  })
+
+  test("a message's attempts: each try with its provider, sender, outcome and timing", async () => {
+    const res = await send({ to: '+14155550101', from: '+14155550199', body: 'tries' })
+    const { id } = res.json<Msg>()
+    const done = await waitFor(async () => {
+      const x = await get(id)
+      return x.status === 'delivered' ? x : undefined
+    })
+    assert.equal(done.sender, '+14155550199')
+    const attempts = await t.inject({
+      method: 'GET',
+      url: `/v1/messages/${id}/attempts`,
+      headers: t.auth(t.keys.read),
+    })
+    assert.equal(attempts.statusCode, 200)
+    const [a, ...more] = attempts.json<{ data: Record<string, unknown>[] }>().data
+    assert.deepEqual(more, [])
+    assert.ok(a)
+    assert.deepEqual(
+      [a.attempt, a.provider, a.sender, a.outcome, a.errorCode, a.cost],
+      [1, 'simulator', '+14155550199', 'accepted', null, null],
+    )
+    assert.ok(typeof a.latencyMs === 'number' && a.latencyMs >= 0)
+    assert.ok(Date.parse(String(a.endedAt)) >= Date.parse(String(a.startedAt)))
+    const missing = await t.inject({
+      method: 'GET',
+      url: '/v1/messages/msg_00000000000000000000000000/attempts',
+      headers: t.auth(t.keys.read),
+    })
+    assert.equal(missing.statusCode, 404)
   })
 
   test('encoding and segments are computed; too many segments is 422', async () => {

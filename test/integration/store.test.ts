@@ -101,7 +101,8 @@ describe('store and queue guarantees', () => {
               kind: 'sent' as const,
               id: m.id,
               provider: 'sim',
-              providerMessageId: `P-${m.id}`,
+              providerMessageIds: [`P-${m.id}`],
+              sender: null,
             })),
             clock + 1,
           ),
@@ -171,7 +172,15 @@ describe('store and queue guarantees', () => {
     await store.tx(() =>
       store.messages.recordOutcomes(
         'dead',
-        [{ kind: 'sent', id: m.id, provider: 'simulator', providerMessageId: 'X1' }],
+        [
+          {
+            kind: 'sent',
+            id: m.id,
+            provider: 'simulator',
+            providerMessageIds: ['X1'],
+            sender: null,
+          },
+        ],
         clock + 1100,
       ),
     )
@@ -179,7 +188,15 @@ describe('store and queue guarantees', () => {
     await store.tx(() =>
       store.messages.recordOutcomes(
         'w2',
-        [{ kind: 'sent', id: m.id, provider: 'simulator', providerMessageId: 'X2' }],
+        [
+          {
+            kind: 'sent',
+            id: m.id,
+            provider: 'simulator',
+            providerMessageIds: ['X2'],
+            sender: null,
+          },
+        ],
         clock + 1200,
       ),
     )
@@ -194,7 +211,7 @@ describe('store and queue guarantees', () => {
     await store.tx(() =>
       store.messages.recordOutcomes(
         'w',
-        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageId: 'P1' }],
+        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageIds: ['P1'], sender: null }],
         clock,
       ),
     )
@@ -249,7 +266,7 @@ describe('store and queue guarantees', () => {
     await store.tx(() =>
       store.messages.recordOutcomes(
         'w',
-        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageId: 'EARLY' }],
+        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageIds: ['EARLY'], sender: null }],
         clock,
       ),
     )
@@ -288,7 +305,7 @@ describe('store and queue guarantees', () => {
     await store.tx(() =>
       store.messages.recordOutcomes(
         'w',
-        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageId: 'Q1' }],
+        [{ kind: 'sent', id: m.id, provider: 'sim', providerMessageIds: ['Q1'], sender: null }],
         clock,
       ),
     )
@@ -418,7 +435,8 @@ describe('store and queue guarantees', () => {
             kind: 'sent' as const,
             id: m.id,
             provider: mine.includes(m.id) ? 'sim-a' : 'sim-b',
-            providerMessageId: `A-${m.id}`,
+            providerMessageIds: [`A-${m.id}`],
+            sender: null,
           })),
         clock + 3,
       ),

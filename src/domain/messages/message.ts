@@ -34,4 +34,12 @@ export interface MessageRecord {
   updated_at: number
   sent_at: number | null
   completed_at: number | null
+  /** The sender it went out through: its own `from`, else its route's sticky sender. */
+  sender: string | null
+  /** Segments x the price table's price, at send time, in `cost_currency`. */
+  estimated_cost: number | null
+  cost_currency: string | null
+  /** The provider's own price, as its answer or its reports gave it, in `price_currency`. */
+  price: number | null
+  price_currency: string | null
 }

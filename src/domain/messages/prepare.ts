@@ -194,6 +194,11 @@ export function prepareMessage(
       updated_at: now,
       sent_at: null,
       completed_at: null,
+      sender: null,
+      estimated_cost: null,
+      cost_currency: null,
+      price: null,
+      price_currency: null,
     },
   }
 }

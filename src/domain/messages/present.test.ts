@@ -104,6 +104,11 @@ function record(r: () => number): MessageRecord {
     updated_at: r() < 0.5 ? created : time(r),
     sent_at: maybe(r, () => time(r)),
     completed_at: maybe(r, () => time(r)),
+    sender: maybe(r, () => text(r, 12)),
+    estimated_cost: maybe(r, () => Math.round(r() * 1e6) / 1e6),
+    cost_currency: maybe(r, () => 'USD'),
+    price: maybe(r, () => Math.round(r() * 1e6) / 1e6),
+    price_currency: maybe(r, () => 'EUR'),
   }
 }
 

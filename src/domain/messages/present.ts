@@ -5,6 +5,25 @@ import type { MessageRecord } from './message.js'
 export const iso = (ms: number | null): string | null =>
   ms === null ? null : new Date(ms).toISOString()
 
+/** An amount of money in an ISO 4217 currency. */
+export interface Money {
+  amount: number
+  currency: string
+}
+
+/**
+ * What a message costs: `estimated` from the price table at send time (segments x the price
+ * for its provider and destination), `actual` the provider's own price where its answer or
+ * its delivery reports give one (the sum over the message's parts). Null where unknown.
+ */
+export interface MessageCost {
+  estimated: Money | null
+  actual: Money | null
+}
+
+const money = (amount: number | null, currency: string | null): Money | null =>
+  amount === null || currency === null ? null : { amount, currency }
+
 /** The public (API and webhook) view of a message. */
 export interface PublicMessage {
   id: string
@@ -21,6 +40,9 @@ export interface PublicMessage {
   errorMessage: string | null
   provider: string | null
   providerMessageId: string | null
+  /** The sender it went out through: its own `from`, else its route's sticky sender. */
+  sender: string | null
+  cost: MessageCost
   metadata: Record<string, unknown> | null
   statusCallback: string | null
   validityPeriod: number
@@ -49,6 +71,11 @@ export function presentMessage(m: MessageRecord): PublicMessage {
     errorMessage: m.error_message,
     provider: m.provider,
     providerMessageId: m.provider_message_id,
+    sender: m.sender,
+    cost: {
+      estimated: money(m.estimated_cost, m.cost_currency),
+      actual: money(m.price, m.price_currency),
+    },
     metadata: m.metadata === null ? null : (JSON.parse(m.metadata) as Record<string, unknown>),
     // A password in the URL (sent as Basic auth) is never shown.
     statusCallback: maskUserInfo(m.status_callback),
@@ -88,6 +115,10 @@ export function isoOf(ms: number): string {
 }
 
 const str = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s))
+const moneyJson = (amount: number | null, currency: string | null): string =>
+  amount === null || currency === null
+    ? 'null'
+    : `{"amount":${amount},"currency":${JSON.stringify(currency)}}`
 const time = (ms: number | null): string => (ms === null ? 'null' : `"${isoOf(ms)}"`)
 
 /**
@@ -104,7 +135,9 @@ export function messageJson(m: MessageRecord): string {
     `"status":${str(m.status)},"encoding":${str(m.encoding)},"segments":${m.segments},` +
     `"smartEncoding":${m.smart_encoding === 1},"errorCode":${str(m.error_code)},` +
     `"errorMessage":${str(m.error_message)},"provider":${str(m.provider)},` +
-    `"providerMessageId":${str(m.provider_message_id)},"metadata":${m.metadata ?? 'null'},` +
+    `"providerMessageId":${str(m.provider_message_id)},"sender":${str(m.sender)},` +
+    `"cost":{"estimated":${moneyJson(m.estimated_cost, m.cost_currency)},` +
+    `"actual":${moneyJson(m.price, m.price_currency)}},"metadata":${m.metadata ?? 'null'},` +
     `"statusCallback":${str(maskUserInfo(m.status_callback))},"validityPeriod":${m.validity_period},` +
     `"validUntil":${time(m.valid_until)},"sendAt":${time(m.send_at)},"attempts":${m.attempts},` +
     `"createdAt":${time(m.created_at)},"updatedAt":${time(m.updated_at)},` +

@@ -33,6 +33,11 @@ const message: MessageRecord = {
   updated_at: at,
   sent_at: at,
   completed_at: null,
+  sender: '+14155550199',
+  estimated_cost: 0.0079,
+  cost_currency: 'USD',
+  price: null,
+  price_currency: null,
 }
 
 test('each delivery carries the sequence, a destination to count concurrency by, and no password', () => {

@@ -17,7 +17,10 @@ export interface SimulatorHttpProviderOptions {
   url: string
   /** Secret the simulator signs its callbacks with. */
   webhookSecret: string
-  /** Per-request time limit; exceeding it yields `provider_timeout`. Default 10_000. */
+  /**
+   * Per-request time limit; exceeding it after the request left is an unknown outcome
+   * (`provider_outcome_unknown`), as is the caller's abort. Default 10_000.
+   */
   timeoutMs?: number
   /** Alternative transport; by default a keep-alive undici Agent is used. */
   fetch?: typeof fetch
@@ -29,14 +32,27 @@ export interface SimulatorHttpProviderOptions {
 
 /** What came back from one HTTP attempt, before classification. */
 export interface HttpAnswer {
-  /** HTTP status, or how the request failed without one. */
-  status: number | 'timeout' | 'connection_error'
+  /**
+   * HTTP status, or how the request failed without one: `not_sent` (aborted before it
+   * started), `connection_error` (no connection, nothing written), `unanswered` (it may have
+   * been written and its answer was lost: timeout, abort, reset, a body cut short).
+   */
+  status: number | 'not_sent' | 'connection_error' | 'unanswered'
   retryAfter?: string | undefined
   body?: unknown
   detail?: string
 }
 
 const SAFE_DETAIL = /^[\w.-]{1,64}$/
+/** Network errors that mean no connection was made, so no byte of the request left. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
 
 /** Retry-After (delta-seconds or HTTP date) in milliseconds, or undefined. */
 export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | undefined {
@@ -56,16 +72,21 @@ function bodyCode(body: unknown): string | undefined {
 export function httpAnswerToSendResult(answer: HttpAnswer): SendResult {
   const { status } = answer
   switch (status) {
-    case 'timeout':
+    case 'not_sent':
     case 408:
       return { outcome: 'retry', code: 'provider_timeout' }
     case 'connection_error':
       return { outcome: 'retry', code: 'provider_connection_error', message: answer.detail }
+    case 'unanswered':
+      // The simulator may have taken it: sending again could reach the phone twice.
+      return { outcome: 'unknown', code: 'provider_outcome_unknown', message: answer.detail }
     case 200:
     case 201: {
       const sid = (answer.body as { sid?: unknown } | undefined)?.sid
-      // Accepted without an id cannot be tracked: surface it as an unknown outcome.
-      if (typeof sid !== 'string' || sid === '') throw new Error('simulator accepted without sid')
+      // Accepted without a readable id cannot be tracked, yet the message may be on its way.
+      if (typeof sid !== 'string' || sid === '') {
+        return { outcome: 'unknown', code: 'provider_outcome_unknown', message: 'no sid' }
+      }
       return { outcome: 'accepted', providerMessageIds: [sid] }
     }
     case 429: {
@@ -179,16 +200,16 @@ export function createSimulatorHttpProvider(opts: SimulatorHttpProviderOptions):
       attempt: sms.attempt,
     })
     try {
-      if (signal.aborted) return { status: 'timeout' }
+      if (signal.aborted) return { status: 'not_sent' }
       return await post(payload, controller.signal)
     } catch (error) {
-      if (controller.signal.aborted) return { status: 'timeout' }
       const code = networkCode(error)
-      if (code === undefined) throw error
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-        return { status: 'timeout' }
+      const detail = code !== undefined && SAFE_DETAIL.test(code) ? code : undefined
+      // Only a connection that never opened is known to have carried nothing.
+      if (!controller.signal.aborted && code !== undefined && NOT_CONNECTED.has(code)) {
+        return { status: 'connection_error', detail }
       }
-      return { status: 'connection_error', detail: SAFE_DETAIL.test(code) ? code : undefined }
+      return { status: 'unanswered', detail: controller.signal.aborted ? 'aborted' : detail }
     } finally {
       clearTimeout(timer)
       signal.removeEventListener('abort', abort)

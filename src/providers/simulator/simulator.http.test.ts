@@ -74,12 +74,16 @@ describe('simulator over HTTP', () => {
     })
   })
 
-  test('a held request is a provider_timeout within timeoutMs, yet counted', async () => {
+  test('a held request is an unknown outcome at timeoutMs, and the simulator did count it', async () => {
     const sms = makeSms('+15550021')
     const started = performance.now()
     const result = await provider.send(sms, signal())
     const elapsed = performance.now() - started
-    assert.deepEqual(result, { outcome: 'retry', code: 'provider_timeout' })
+    assert.deepEqual(result, {
+      outcome: 'unknown',
+      code: 'provider_outcome_unknown',
+      message: 'aborted',
+    })
     assert.ok(elapsed >= 980, `gave up after ${elapsed} ms, before its timeout`)
     assert.equal(sim.core.acceptedCount(sms.id), 1)
     const res = await fetch(`${sim.url}/v1/stats`)

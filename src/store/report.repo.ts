@@ -1,0 +1,327 @@
+import { aggregateParts, type PartReport } from '../domain/messages/parts.js'
+import { statusesBelow, type MessageStatus } from '../domain/messages/status.js'
+import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
+import type { ProviderEvent, ReportedStatus } from '../providers/provider.js'
+import { rows, run, type Query, type TxProgram } from './executor.js'
+import {
+  Changes,
+  fanoutRow,
+  LEAN_RETURNING,
+  NEXT_SEQ,
+  type ChangedRow,
+  type StoredMessage,
+} from './status-changes.js'
+
+type Dialect = 'sqlite' | 'postgres'
+export type StatusReport = Extract<ProviderEvent, { type: 'status' }>
+
+/** A provider id's row as a report finds it: which message and send it belongs to. */
+interface RefHit {
+  message_id: string
+  attempt: number
+  parts: number
+}
+
+/** What became of one report at the provider_refs level. */
+type Match =
+  | { outcome: 'advanced'; ref: RefHit }
+  | { outcome: 'stale'; ref: RefHit }
+  | { outcome: 'unmatched' }
+
+/** Statuses before `sent`: a report finding a message in one of them implies it was sent. */
+const PRE_SENT = statusesBelow('sent')
+const PRE_SENT_IN = PRE_SENT.map(() => '?').join(', ')
+/**
+ * The part statuses a report may move on from: nothing yet, or `sent` for a final report. A
+ * final part (and an inbound id, `received`) never changes again: the same report twice, or a
+ * late one, leaves the row alone.
+ */
+const BELOW_FINAL = "(status IS NULL OR status = 'sent')"
+const REF_BELOW: Record<ReportedStatus, string> = {
+  sent: 'status IS NULL',
+  delivered: BELOW_FINAL,
+  undelivered: BELOW_FINAL,
+  failed: BELOW_FINAL,
+}
+/** Money is summed in nanounits: floating-point sums of prices like 0.0075 would drift. */
+const NANO = 1e9
+
+/** The id a report is about: a part's own id where it names one (Plivo), else its id. */
+export const reportRefId = (r: StatusReport): string => r.part?.id ?? r.providerMessageId
+
+/**
+ * Delivery reports, matched on provider_refs (one row per provider id: a part, or the whole
+ * message) and applied monotonically at two levels: the part's last status, and the message's
+ * status, which the parts of one send add up to (src/domain/messages/parts.ts).
+ */
+export class ReportRepo {
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly fanout: StatusChangeFanout,
+  ) {}
+
+  /**
+   * Applies provider delivery reports. A late or repeated report changes nothing; a report's
+   * price is that id's price and the message's is their sum. Returns the reports that match
+   * no message yet, to be retried later.
+   */
+  *applyReports(
+    provider: string,
+    reports: readonly StatusReport[],
+    now: number,
+  ): TxProgram<StatusReport[]> {
+    const unmatched: StatusReport[] = []
+    const changes = new Changes(this.fanout)
+    const priced = new Map<string, string>()
+    const sorted = [...reports].sort((a, b) => (reportRefId(a) < reportRefId(b) ? -1 : 1))
+    for (const r of sorted) {
+      const m = yield* this.#match(provider, r)
+      if (m.outcome === 'unmatched') {
+        unmatched.push(r)
+        continue
+      }
+      if (r.price && (yield* this.#priceRef(provider, r))) {
+        priced.set(m.ref.message_id, r.price.currency)
+      }
+      if (m.outcome === 'stale') continue
+      if (m.ref.parts === 1) {
+        // One id for the whole message (the usual case): its report is the message's.
+        yield* this.applyToMessage(m.ref.message_id, r.status, r.errorCode ?? null, r.at, now, {
+          provider,
+          providerMessageId: r.providerMessageId,
+          changes,
+        })
+      } else {
+        yield* this.settle(m.ref.message_id, m.ref.attempt, r.at, now, {
+          provider,
+          providerMessageId: r.providerMessageId,
+          changes,
+        })
+      }
+    }
+    for (const [id, currency] of priced) yield* this.#priceMessage(id, currency)
+    yield* changes.write()
+    return unmatched
+  }
+
+  /**
+   * Moves the report's provider id on (monotonically), or records the id when the report is
+   * the first to name it: a part reported under its parent's id (Plivo), or an id of ours the
+   * worker has not recorded yet (the report overtook the send's record, or the send's answer
+   * was lost).
+   */
+  *#match(provider: string, r: StatusReport): Generator<Query, Match, unknown> {
+    const id = reportRefId(r)
+    // Twice at most: an insert that lost to a concurrent one finds that row the second time.
+    for (let round = 0; round < 2; round++) {
+      const advanced = (yield rows(
+        `UPDATE provider_refs SET status = ?, error_code = COALESCE(?, error_code)${r.part ? ', part = ?, parts = ?' : ''} WHERE provider = ? AND provider_message_id = ? AND ${REF_BELOW[r.status]} RETURNING message_id, attempt, parts`,
+        [
+          r.status,
+          r.errorCode ?? null,
+          ...(r.part ? [r.part.number, r.part.total] : []),
+          provider,
+          id,
+        ],
+      )) as RefHit[]
+      if (advanced[0]) return { outcome: 'advanced', ref: advanced[0] }
+      const known = (yield rows(
+        'SELECT message_id, attempt, parts FROM provider_refs WHERE provider = ? AND provider_message_id = ?',
+        [provider, id],
+      )) as RefHit[]
+      if (known[0]) return { outcome: 'stale', ref: known[0] }
+
+      const owner = yield* this.#owner(provider, r)
+      if (!owner) return { outcome: 'unmatched' }
+      const inserted = (yield run(
+        'INSERT INTO provider_refs (provider, provider_message_id, message_id, attempt, part, parts, status, error_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        [
+          provider,
+          id,
+          owner.message_id,
+          owner.attempt,
+          owner.part,
+          owner.parts,
+          r.status,
+          r.errorCode ?? null,
+        ],
+      )) as number
+      if (inserted === 1) {
+        return {
+          outcome: 'advanced',
+          ref: { message_id: owner.message_id, attempt: owner.attempt, parts: owner.parts },
+        }
+      }
+    }
+    return { outcome: 'unmatched' }
+  }
+
+  /**
+   * The message and send a report names an unrecorded id of: its parent id's (a part reported
+   * under the id answered at send), else our own id echoed back, for a message this provider
+   * had (or has) it. How many parts the send has is then a guess (the part's total, else the
+   * message's segments) until the worker records the send's ids.
+   */
+  *#owner(
+    provider: string,
+    r: StatusReport,
+  ): Generator<Query, (RefHit & { part: number }) | null, unknown> {
+    if (r.part) {
+      const parent = (yield rows(
+        'SELECT message_id, attempt FROM provider_refs WHERE provider = ? AND provider_message_id = ?',
+        [provider, r.providerMessageId],
+      )) as Omit<RefHit, 'parts'>[]
+      if (parent[0]) return { ...parent[0], part: r.part.number, parts: r.part.total }
+    }
+    if (r.messageId === undefined) return null
+    const found = (yield rows(
+      'SELECT attempts, segments FROM messages m WHERE id = ? AND (provider IS NULL OR provider = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.message_id = m.id AND a.provider = ?))',
+      [r.messageId, provider, provider],
+    )) as { attempts: number; segments: number }[]
+    const m = found[0]
+    if (!m) return null
+    return {
+      message_id: r.messageId,
+      attempt: m.attempts,
+      part: r.part?.number ?? 0,
+      parts: r.part?.total ?? m.segments,
+    }
+  }
+
+  /**
+   * Adds up the parts of one send (`attempt`) and applies what they come to: delivered once
+   * every part is, undelivered or failed at the first negative part. On PostgreSQL the message
+   * row is locked first, so two parts reported at once are counted together by whichever
+   * commits second.
+   */
+  *settle(
+    messageId: string,
+    attempt: number,
+    at: number,
+    now: number,
+    via: Via,
+  ): Generator<Query, void, unknown> {
+    yield* this.#lockMessage(messageId)
+    const parts = (yield rows(
+      'SELECT parts, status, error_code AS "errorCode" FROM provider_refs WHERE message_id = ? AND attempt = ?',
+      [messageId, attempt],
+    )) as PartReport[]
+    const verdict = aggregateParts(parts)
+    if (!verdict) return
+    yield* this.applyToMessage(messageId, verdict.status, verdict.errorCode, at, now, via)
+  }
+
+  *#lockMessage(id: string): Generator<Query, void, unknown> {
+    if (this.dialect === 'postgres')
+      yield rows('SELECT id FROM messages WHERE id = ? FOR UPDATE', [id])
+  }
+
+  /**
+   * Applies a status to a message monotonically: a final status to a message recorded `sent`
+   * (the usual case), else to one not recorded `sent` yet (the report overtook the worker's
+   * record of the send, or came for an attempt whose answer was lost): it then implies the
+   * message was sent, fills the provider ids and `sent_at`, and writes the skipped `sent` step.
+   */
+  *applyToMessage(
+    id: string,
+    status: ReportedStatus,
+    errorCode: string | null,
+    at: number,
+    now: number,
+    via: Via,
+  ): Generator<Query, void, unknown> {
+    const whole = this.fanout.everyMessage()
+    const returning = whole ? '*' : LEAN_RETURNING
+    const final = status !== 'sent'
+    const afterSent = (): Query =>
+      rows(
+        `UPDATE messages SET status = ?, ${NEXT_SEQ}, error_code = COALESCE(?, error_code), completed_at = ?, updated_at = ? WHERE id = ? AND status = 'sent' RETURNING ${returning}`,
+        [status, errorCode, at, now, id],
+      )
+    let updated = final ? ((yield afterSent()) as ChangedRow[]) : []
+    let skippedSent = false
+    if (!updated[0]) {
+      updated = (yield rows(
+        // A final report also stands for the skipped `sent`: two events, two sequence numbers.
+        `UPDATE messages SET status = ?, event_seq = event_seq + ?, error_code = ?, error_message = NULL, sent_at = COALESCE(sent_at, ?), completed_at = ?, updated_at = ?, provider = COALESCE(provider, ?), provider_message_id = COALESCE(provider_message_id, ?) WHERE id = ? AND status IN (${PRE_SENT_IN}) RETURNING ${returning}`,
+        [
+          status,
+          final ? 2 : 1,
+          errorCode,
+          at,
+          final ? at : null,
+          now,
+          via.provider,
+          via.providerMessageId,
+          id,
+          ...PRE_SENT,
+        ],
+      )) as ChangedRow[]
+      skippedSent = final
+    }
+    if (!updated[0]) {
+      if (!final) return
+      // PostgreSQL: the send's outcome committed while the second UPDATE waited for the row,
+      // which then no longer matched it; the first one now does. Else: a late report.
+      const found = (yield rows('SELECT status FROM messages WHERE id = ?', [id])) as {
+        status: MessageStatus
+      }[]
+      if (found[0]?.status !== 'sent') return
+      updated = (yield afterSent()) as ChangedRow[]
+      skippedSent = false
+    }
+    const row = updated[0]
+    if (!row) return
+    const m = yield* fanoutRow(row, whole)
+    if (skippedSent) {
+      // Every timeline reads queued -> sending -> sent -> final: write the missing step,
+      // presenting the message as it was then.
+      const sent: StoredMessage | null = m && {
+        ...m,
+        status: 'sent',
+        error_code: null,
+        completed_at: null,
+        event_seq: m.event_seq - 1,
+      }
+      via.changes.add(row.id, sent, 'sent', null, 'implied by a delivery report', now)
+    }
+    via.changes.add(row.id, m, status, errorCode, null, now)
+  }
+
+  /** Records a report's price on its id; true when that changed it. */
+  *#priceRef(provider: string, r: StatusReport): Generator<Query, boolean, unknown> {
+    const price = r.price
+    if (!price) return false
+    const changed = (yield run(
+      'UPDATE provider_refs SET price = ?, currency = ? WHERE provider = ? AND provider_message_id = ? AND (price IS NULL OR currency IS NULL OR price <> ? OR currency <> ?)',
+      [price.amount, price.currency, provider, reportRefId(r), price.amount, price.currency],
+    )) as number
+    return changed > 0
+  }
+
+  /**
+   * The message's price: the sum of its ids' reported prices in `currency` (a message that
+   * failed over between providers billing in different currencies shows the latest one's).
+   */
+  *#priceMessage(id: string, currency: string): Generator<Query, void, unknown> {
+    yield* this.#lockMessage(id)
+    const prices = (yield rows(
+      'SELECT price FROM provider_refs WHERE message_id = ? AND currency = ? AND price IS NOT NULL',
+      [id, currency],
+    )) as { price: number }[]
+    let nano = 0
+    for (const p of prices) nano += Math.round(p.price * NANO)
+    yield run('UPDATE messages SET price = ?, price_currency = ? WHERE id = ?', [
+      nano / NANO,
+      currency,
+      id,
+    ])
+  }
+}
+
+/** Where a message-level change comes from and goes: the report's ids, the batch's changes. */
+export interface Via {
+  readonly provider: string
+  readonly providerMessageId: string
+  readonly changes: Changes
+}
