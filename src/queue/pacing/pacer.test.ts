@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { MemoryBook } from './book.js'
-import { Pacer, type PacingLimits } from './pacer.js'
+import { Pacer, PacingDeferred, type PacingLimits } from './pacer.js'
 import { settle, VirtualClock, worstWindow } from './test-helpers.js'
 
 interface Msg {
@@ -183,4 +183,23 @@ test('unpaced sends go at once, without waiting for a round', () => {
   const pacer = new Pacer({ book: new MemoryBook(), limits: limits([['p', 5]]) })
   assert.deepEqual(pacer.pace('q', null, 1, new AbortController().signal), { outcome: 'go' })
   assert.deepEqual(pacer.keysFor('p', '+1'), [{ key: 'provider:p', mps: 5 }])
+})
+
+test('as a hook that resolves or rejects: a send handed back rejects with the time to come back', async () => {
+  const clock = new VirtualClock()
+  const pacer = new Pacer({
+    book: new MemoryBook(),
+    limits: limits([], [['+1', 1]]),
+    clock,
+    horizonMs: 500,
+  })
+  const signal = new AbortController().signal
+  await pacer.take('p', '+1', 1, signal)
+  const err = await pacer.take('p', '+1', 1, signal).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  assert.ok(err instanceof PacingDeferred && err.name === 'PacingDeferred')
+  // The next slot is one window (1040 ms) on; it comes back half a horizon before it.
+  assert.equal(err.at, clock.now() + 1040 - 250)
 })

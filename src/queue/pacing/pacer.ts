@@ -54,6 +54,18 @@ const realClock: PacerClock = {
 
 const GO: PaceResult = { outcome: 'go' }
 
+/**
+ * A send the pacer handed back, as a rejection (for a hook that resolves with nothing, like the
+ * dispatcher's `PaceFn`): the message goes back to the queue until `at`, its attempt not
+ * counted. Recognised by `name` across boundaries.
+ */
+export class PacingDeferred extends Error {
+  override readonly name = 'PacingDeferred'
+  constructor(readonly at: number) {
+    super(`paced: next slot at ${new Date(at).toISOString()}`)
+  }
+}
+
 interface Pending {
   request: BookRequest
   resolve: (b: Booking) => void
@@ -119,6 +131,20 @@ export class Pacer {
     const keys = this.keysFor(provider, sender)
     if (keys.length === 0) return GO
     return this.#acquire({ keys, n: Math.max(1, segments) }, signal)
+  }
+
+  /**
+   * `pace` as a hook that resolves when the send may go and rejects with {@link PacingDeferred}
+   * when it goes back to the queue.
+   */
+  async take(
+    provider: string,
+    sender: string | null,
+    segments: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const r = await this.pace(provider, sender, segments, signal)
+    if (r.outcome === 'later') throw new PacingDeferred(r.at)
   }
 
   async #acquire(request: BookRequest, signal: AbortSignal): Promise<PaceResult> {
