@@ -31,6 +31,9 @@ export function createPacer(
   if (redisUrl !== undefined) book = new RedisBook(redisUrl)
   else if (store.dialect === 'postgres') book = new PostgresBook(store)
   else book = new MemoryBook()
-  // A send may wake this late and still go: the rest of the margin is for the network.
-  return new Pacer({ book, limits, marginMs, lateMs: Math.round(marginMs * 0.375) })
+  // A send may go this early or late around its slot (timers on a busy machine fire late); the
+  // rest of the margin is for the network's jitter.
+  const lateMs = Math.round(marginMs * 0.375)
+  const earlyMs = Math.round(marginMs * 0.25)
+  return new Pacer({ book, limits, marginMs, lateMs, earlyMs })
 }

@@ -33,6 +33,11 @@ export interface PacerOptions {
   marginMs?: number
   /** A send that wakes up later than this after its slot books a new one (its slot is gone). */
   lateMs?: number
+  /**
+   * A send may go this much before its slot (timers are set early by how late they have been
+   * firing, and may then fire a little early). `earlyMs + lateMs` must stay below the margin.
+   */
+  earlyMs?: number
   /** How far ahead sends are booked and held in memory; later ones go back to the queue. */
   horizonMs?: number
 }
@@ -86,6 +91,9 @@ export class Pacer {
   readonly #clock: PacerClock
   readonly #rules: { windowMs: number; horizonMs: number }
   readonly #lateMs: number
+  readonly #earlyMs: number
+  /** How late this process's timers have been firing (smoothed). */
+  #lag = 0
   #pending: Pending[] = []
   #releases: Release[] = []
   #flushing = false
@@ -95,13 +103,14 @@ export class Pacer {
   readonly #deferred = new Map<string, number>()
 
   constructor(o: PacerOptions) {
-    const { marginMs = 40, lateMs = 15, horizonMs = 1000 } = o
-    if (lateMs >= marginMs) throw new Error('lateMs must be below marginMs')
+    const { marginMs = 40, lateMs = 15, earlyMs = 0, horizonMs = 1000 } = o
+    if (earlyMs + lateMs >= marginMs) throw new Error('earlyMs + lateMs must be below marginMs')
     this.#book = o.book
     this.#limits = o.limits
     this.#clock = o.clock ?? realClock
     this.#rules = { windowMs: 1000 + marginMs, horizonMs }
     this.#lateMs = lateMs
+    this.#earlyMs = earlyMs
   }
 
   get book(): SlotBook {
@@ -154,8 +163,17 @@ export class Pacer {
       if (booking.outcome === 'full')
         return { outcome: 'later', at: this.#handBack(request, booking.t) }
       const slot = { t: booking.t, n: request.n }
-      const wait = slot.t - this.#clock.now()
-      if (wait > 0) await this.#clock.wait(wait, signal)
+      // Timers are set early by how late they have been firing, so they fire about on time.
+      const opens = slot.t - this.#earlyMs
+      let target = slot.t - Math.min(this.#lag, this.#rules.horizonMs / 4)
+      while (!signal.aborted && this.#clock.now() < opens) {
+        await this.#clock.wait(Math.max(1, target - this.#clock.now()), signal)
+        if (signal.aborted) break
+        // Quick to follow a slower timer, slow to forget it.
+        const lag = Math.max(0, this.#clock.now() - target)
+        this.#lag = lag > this.#lag ? lag : 0.9 * this.#lag + 0.1 * lag
+        target = opens
+      }
       if (signal.aborted) {
         this.#release({ keys: request.keys, slot })
         return { outcome: 'later', at: this.#clock.now() }

@@ -8,7 +8,11 @@ export class VirtualClock implements PacerClock {
   #t: number
   #timers: { at: number; resolve: () => void }[] = []
 
-  constructor(start = 1_800_000_000_000) {
+  /** `lagMs`: every timer fires this much late, as on a busy machine. */
+  constructor(
+    start = 1_800_000_000_000,
+    private readonly lagMs = 0,
+  ) {
     this.#t = start
   }
 
@@ -17,7 +21,7 @@ export class VirtualClock implements PacerClock {
   wait(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       if (signal.aborted) return resolve()
-      const timer = { at: this.#t + ms, resolve }
+      const timer = { at: this.#t + ms + this.lagMs, resolve }
       this.#timers.push(timer)
       signal.addEventListener(
         'abort',
