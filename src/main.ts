@@ -1,15 +1,16 @@
-import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { startBackground, type Background } from './background.js'
 import { BackgroundThread } from './background.client.js'
 import { newId } from './domain/ids.js'
+import { Router } from './domain/routing/router.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { buildApp } from './http/app.js'
 import { checkWebhookEndpoints } from './net/webhook-endpoints.check.js'
 import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
-import { callbackAuth, createProvider } from './providers/registry.js'
+import { providerCallbacks } from './providers/callback-urls.js'
+import { createProvider } from './providers/registry.js'
 import { Batcher } from './queue/loop.js'
 import { ReportIngestor, type ReportSink } from './queue/report.ingestor.js'
 import { SigningKeys } from './queue/signing-keys.js'
@@ -121,13 +122,7 @@ async function createProviders(
 ): Promise<ReadonlyMap<string, SmsProvider>> {
   const providers = new Map<string, SmsProvider>()
   for (const p of config.providers) {
-    const callbackToken = await store.initSetting(
-      `provider_callback_token:${p.name}`,
-      randomBytes(24).toString('base64url'),
-    )
-    const base = `${config.publicUrl}/webhooks/${p.name}`
-    const query = callbackAuth(p) === 'token' ? `?token=${callbackToken}` : ''
-    const callbackUrls = { status: `${base}/status${query}`, inbound: `${base}/inbound${query}` }
+    const { callbackUrls, callbackToken } = await providerCallbacks(config.publicUrl, p, store)
     providers.set(p.name, createProvider(p, { callbackUrls, callbackToken, now }))
   }
   return providers
@@ -216,6 +211,7 @@ export async function startSwitchboard(
       const submitter = new MessageSubmitter({
         intake: (sub) => intake.push(sub),
         policy: config.messages,
+        router: new Router(config.routing.routes),
         idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
         now,
       })

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '../config.js'
 import { CliUsageError } from './args.js'
 import { runKeys } from './keys.command.js'
 import { runMessages, runSend } from './api.command.js'
+import { runProviders } from './providers.command.js'
 import { runMigrate, runStart } from './server.command.js'
 import { runSimulator } from './simulator.command.js'
 import { runWebhooks } from './webhooks.command.js'
@@ -17,6 +18,7 @@ Commands:
   webhooks secret                         print the secret that signs statusCallback webhooks
   webhooks rotate [--overlap SECONDS]     new secret; the old one also signs during the overlap
   webhooks endpoints                      configured webhook endpoints, active and removed
+  providers urls                          each provider's callback URLs to set in its console
   send <to> <body> [--from F] [--type T]  send a message through the API
   messages list [--status S] [--to N] [--limit N]
   messages show <id>                      a message with its status timeline
@@ -39,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runKeys(loadConfig(), rest)
       case 'webhooks':
         return await runWebhooks(loadConfig(), rest)
+      case 'providers':
+        return await runProviders(loadConfig(), rest)
       case 'send':
         return await runSend(rest)
       case 'messages':

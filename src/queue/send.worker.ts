@@ -1,53 +1,40 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
-import { analyzeBody } from '../domain/messages/encoding.js'
 import type { MessageRecord } from '../domain/messages/message.js'
-import { decideRetry } from '../domain/messages/retry.js'
 import { newId } from '../domain/ids.js'
-import type { SendResult, SmsProvider } from '../providers/provider.js'
-import type { AttemptRecord, OutcomeWrite } from '../store/message.repo.js'
+import { PriceTable } from '../domain/routing/prices.js'
+import { ProviderMonitor } from '../domain/routing/provider-monitor.js'
+import { defaultRoutes } from '../domain/routing/route.js'
+import { Router } from '../domain/routing/router.js'
+import type { RoutingConfig } from '../domain/routing/routing-config.js'
+import type { SmsProvider } from '../providers/provider.js'
+import type { OutcomeWrite } from '../store/message.repo.js'
 import type { Store } from '../store/store.js'
+import { Dispatcher, noPacing, type Dispatched, type PaceFn } from './dispatch.js'
 import { Batcher, PollingLoop } from './loop.js'
-import type { PaceResult } from './pacing/pacer.js'
 
-/**
- * Waits for a send's turn under the limits of its provider instance and sender
- * (src/queue/pacing). `later`: give the message back to the queue until then.
- */
-export type PaceHook = (
-  provider: string,
-  sender: string | null,
-  segments: number,
-  signal: AbortSignal,
-) => PaceResult | Promise<PaceResult>
-
-/** A claimed message handed back unsent (pacing): queued again, the attempt not counted. */
-interface Deferral {
-  kind: 'deferred'
-  id: string
-  until: number
-}
-type Outcome = OutcomeWrite | Deferral
+export type { PaceFn } from './dispatch.js'
 
 export interface SendWorkerOptions {
   store: Store
-  /** Picks the provider for a message (routing lives in domain/routing). */
-  route: (m: MessageRecord) => SmsProvider
+  /** Provider instances by name, in configured order. */
+  providers: ReadonlyMap<string, SmsProvider>
+  /** Routes, prices and circuit settings; default: one route over every instance, in order. */
+  routing?: RoutingConfig
+  /** The instances' circuits and health (GET /v1/providers reads them); default: its own. */
+  monitor?: ProviderMonitor
+  /** Called before each send once instance and sender are chosen (see PaceFn); default: no wait. */
+  pace?: PaceFn
   config: Config['worker']
   logger: Logger
   now?: () => number
-  /** Pacing: called after routing, before each send; none: every send goes at once. */
-  pace?: PaceHook
+  random?: () => number
 }
 
 /** Intake counts as busy for this long after its last commit. */
 const INTAKE_BUSY_MS = 100
 /** Sleep between paced claims while intake is busy. */
 const PACE_MS = 5
-/** Sends starting within this many milliseconds share one timeout signal. */
-const SHARED_TIMEOUT_MS = 5
-/** How long a message waits in the queue when the pacing schedule cannot be reached. */
-const PACING_RETRY_MS = 1000
 
 /**
  * Claims due messages in batches, sends them with bounded concurrency, and records outcomes
@@ -57,10 +44,13 @@ export class SendWorker {
   readonly owner = newId('wrk')
   readonly #o: SendWorkerOptions
   readonly #loop: PollingLoop
-  readonly #outcomes: Batcher<Outcome, undefined>
+  readonly #outcomes: Batcher<Dispatched, undefined>
+  readonly #dispatcher: Dispatcher
   readonly #now: () => number
-  /** Aborted by `stop`: sends still waiting for their pacing slot are handed back. */
+  /** Aborts pacing waits when the worker stops. */
   readonly #stopping = new AbortController()
+  /** The circuits and health of the provider instances, as this worker sends through them. */
+  readonly monitor: ProviderMonitor
   #inflight = 0
   /** Of `#inflight`, the sends waiting for their pacing slot: they hold no request slot. */
   #waiting = 0
@@ -79,26 +69,54 @@ export class SendWorker {
       o.config.pollMs,
       (err) => o.logger.error({ err }, 'send worker tick failed'),
     )
-    this.#outcomes = new Batcher<Outcome, undefined>(async (items) => {
-      const writes: OutcomeWrite[] = []
-      const deferrals: Deferral[] = []
-      for (const w of items) {
-        if (w.kind === 'deferred') deferrals.push(w)
-        else writes.push(w)
-      }
-      const { messages } = o.store
-      const owner = this.owner
+    const names = [...o.providers.keys()]
+    const routing = o.routing ?? {
+      routes: defaultRoutes(names),
+      configured: false,
+      prices: [],
+      circuit: { failures: 5, cooldownMs: 30_000 },
+    }
+    this.monitor = o.monitor ?? new ProviderMonitor(names, routing.circuit)
+    this.#dispatcher = new Dispatcher({
+      providers: o.providers,
+      router: new Router(routing.routes),
+      monitor: this.monitor,
+      prices: new PriceTable(routing.prices),
+      pace: o.pace ? this.#counted(o.pace) : noPacing,
+      policy: o.config,
+      providerTimeoutMs: o.config.providerTimeoutMs,
+      logger: o.logger,
+      now: this.#now,
+      ...(o.random ? { random: o.random } : {}),
+    })
+    this.#outcomes = new Batcher<Dispatched, undefined>(async (done) => {
+      const suppressions = done.flatMap((d) => (d.kind === 'final' && d.suppression) || [])
+      const writes = done.map(outcomeWrite)
       const now = this.#now()
+      const { messages, routing: repo } = o.store
+      const owner = this.owner
       await o.store.tx(function* () {
-        if (writes.length > 0) yield* messages.recordOutcomes(owner, writes, now)
-        if (deferrals.length > 0) yield* messages.deferClaims(owner, deferrals, now)
+        if (suppressions.length > 0) yield* repo.suppress(suppressions, now)
+        yield* messages.recordOutcomes(owner, writes, now)
       })
-      return items.map(() => undefined)
+      return done.map(() => undefined)
     }, 2000)
   }
 
   start(): void {
     this.#loop.start()
+  }
+
+  /** The pacing hook, counting the sends that wait in it. */
+  #counted(pace: PaceFn): PaceFn {
+    return async (provider, sender, segments, signal) => {
+      this.#waiting++
+      try {
+        await pace(provider, sender, segments, signal)
+      } finally {
+        this.#waiting--
+      }
+    }
   }
 
   /**
@@ -147,7 +165,7 @@ export class SendWorker {
   async #tick(): Promise<'more' | 'idle'> {
     const { batchSize, concurrency, leaseMs } = this.#o.config
     // Sends waiting for a pacing slot do not count: a slow sender's turn never takes the room
-    // of other senders' requests (the pacer holds at most its horizon's worth of them).
+    // of other senders' requests (the pacer holds at most about a second of them).
     const room = concurrency - (this.#inflight - this.#waiting)
     if (room < Math.min(batchSize, concurrency) / 2) {
       await new Promise<void>((r) => (this.#slot = r))
@@ -161,16 +179,33 @@ export class SendWorker {
     const claimed = await this.#o.store.tx(() =>
       this.#o.store.messages.claim(this.owner, limit, this.#now(), leaseMs),
     )
+    if (claimed.length === 0) return 'idle'
+    // The batch shares one lease: a message may wait for pacing while its send (with its own
+    // timeout) and the record of the outcome still fit in it, then goes back to the queue.
+    const paceBudget = Math.max(0, (leaseMs - this.#o.config.providerTimeoutMs) / 2)
+    const paceSignal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(paceBudget)])
+    let suppressed: ReadonlySet<string>
+    try {
+      suppressed = await this.#o.store.routing.suppressedAmong(claimed.map((m) => m.to_number))
+    } catch (err) {
+      // The rows keep their lease and return when it ends: nothing is lost.
+      this.#o.logger.error({ err }, 'reading suppressions failed')
+      return 'more'
+    }
     for (const m of claimed) {
       this.#inflight++
-      void this.#dispatch(m)
+      void this.#dispatch(m, paceSignal, suppressed)
     }
     return claimed.length === limit ? 'more' : 'idle'
   }
 
-  async #dispatch(m: MessageRecord): Promise<void> {
+  async #dispatch(
+    m: MessageRecord,
+    paceSignal: AbortSignal,
+    suppressed: ReadonlySet<string>,
+  ): Promise<void> {
     try {
-      await this.#outcomes.push(await this.#attempt(m))
+      await this.#outcomes.push(await this.#dispatcher.dispatch(m, paceSignal, suppressed))
     } catch (err) {
       // The row keeps its lease and returns to the pool when it ends: nothing is lost.
       this.#o.logger.error({ err, messageId: m.id }, 'recording a send outcome failed')
@@ -182,122 +217,30 @@ export class SendWorker {
       if (this.#inflight === 0) this.#idle?.()
     }
   }
+}
 
-  /**
-   * The timeout of a send that starts now: one signal serves every send starting within the
-   * same few milliseconds (a timer each would cost more than the send), each timing out no
-   * sooner than `providerTimeoutMs` after its own start.
-   */
-  #timeoutSignal(): AbortSignal {
-    const at = performance.now()
-    if (this.#timeout === undefined || at - this.#timeout.at > SHARED_TIMEOUT_MS) {
-      const ms = this.#o.config.providerTimeoutMs + SHARED_TIMEOUT_MS
-      this.#timeout = { at, signal: AbortSignal.timeout(ms) }
-    }
-    return this.#timeout.signal
-  }
-
-  #timeout: { at: number; signal: AbortSignal } | undefined
-
-  /** Waits for the send's pacing slot; `later` when it must go back to the queue. */
-  async #pace(provider: SmsProvider, m: MessageRecord): Promise<PaceResult> {
-    const paced = this.#o.pace?.(provider.name, m.from_number, m.segments, this.#stopping.signal)
-    if (paced === undefined || !(paced instanceof Promise)) return paced ?? { outcome: 'go' }
-    this.#waiting++
-    try {
-      return await paced
-    } catch (err) {
-      // The shared schedule could not be reached: the message waits in the queue a moment.
-      this.#o.logger.warn({ err, provider: provider.name }, 'pacing schedule unavailable')
-      return { outcome: 'later', at: this.#now() + PACING_RETRY_MS }
-    } finally {
-      this.#waiting--
-    }
-  }
-
-  async #attempt(m: MessageRecord): Promise<Outcome> {
-    const now = this.#now()
-    if (now >= m.valid_until) {
+/** The store's record of a dispatch decision. */
+function outcomeWrite(d: Dispatched): OutcomeWrite {
+  switch (d.kind) {
+    case 'sent':
       return {
-        kind: 'final',
-        id: m.id,
-        provider: null,
-        status: 'expired',
-        errorCode: 'validity_expired',
-        errorMessage: null,
+        kind: 'sent',
+        id: d.id,
+        provider: d.provider,
+        providerMessageIds: d.providerMessageIds,
+        sender: d.sender,
+        errorCode: d.errorCode,
+        errorMessage: d.errorMessage,
+        ...(d.estimatedCost ? { estimatedCost: d.estimatedCost } : {}),
+        ...(d.price ? { price: d.price } : {}),
+        ...(d.attempt ? { attempt: d.attempt } : {}),
       }
+    case 'final': {
+      const { suppression: _, attempt, ...rest } = d
+      return { ...rest, ...(attempt ? { attempt } : {}) }
     }
-    const provider = this.#o.route(m)
-    const turn = await this.#pace(provider, m)
-    if (turn.outcome === 'later') return { kind: 'deferred', id: m.id, until: turn.at }
-    const sms = {
-      id: m.id,
-      to: m.to_number,
-      from: m.from_number,
-      body: m.smart_encoding === 1 ? analyzeBody(m.body, { smartEncoding: true }).text : m.body,
-      encoding: m.encoding,
-      segments: m.segments,
-      validUntil: m.valid_until,
-      attempt: m.attempts,
-    }
-    const startedAt = this.#now()
-    // The timeout starts with the request, not with the claim or the wait for a slot.
-    const signal = this.#timeoutSignal()
-    let result: SendResult
-    try {
-      result = await provider.send(sms, signal)
-    } catch (err) {
-      this.#o.logger.warn({ err, messageId: m.id, provider: provider.name }, 'provider threw')
-      result = { outcome: 'retry', code: 'provider_connection_error' }
-    }
-    const endedAt = this.#now()
-    const attempt: AttemptRecord = {
-      number: m.attempts,
-      provider: provider.name,
-      sender: sms.from,
-      startedAt,
-      endedAt,
-      outcome: result.outcome,
-      errorCode: result.outcome === 'accepted' ? null : result.code,
-      latencyMs: endedAt - startedAt,
-    }
-    switch (result.outcome) {
-      case 'accepted':
-        return {
-          kind: 'sent',
-          id: m.id,
-          provider: provider.name,
-          providerMessageIds: result.providerMessageIds,
-          sender: sms.from,
-          ...(result.price ? { price: result.price } : {}),
-          attempt,
-        }
-      case 'rejected':
-        return {
-          kind: 'final',
-          id: m.id,
-          provider: provider.name,
-          status: 'failed',
-          errorCode: result.code,
-          errorMessage: result.message ?? null,
-          attempt,
-        }
-      case 'retry':
-      case 'unknown': {
-        const d = decideRetry(
-          m,
-          {
-            outcome: 'retry',
-            code: result.code,
-            ...(result.outcome === 'retry' && result.after !== undefined
-              ? { after: result.after }
-              : {}),
-          },
-          this.#now(),
-          this.#o.config,
-        )
-        return { ...d, id: m.id, provider: provider.name, attempt }
-      }
-    }
+    case 'retry':
+    case 'release':
+      return d
   }
 }

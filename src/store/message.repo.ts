@@ -134,32 +134,6 @@ export class MessageRepo {
   }
 
   /**
-   * Gives claimed messages back to the queue unsent (pacing found no slot for them soon): queued
-   * again until `until`, the claim's attempt not counted. Rows whose lease `owner` lost are left
-   * alone.
-   */
-  *deferClaims(
-    owner: string,
-    items: readonly { id: string; until: number }[],
-    now: number,
-  ): TxProgram<void> {
-    const changes = new Changes(this.fanout)
-    const whole = this.fanout.everyMessage()
-    const returning = whole ? '*' : LEAN_RETURNING
-    for (const d of [...items].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-      const updated = (yield rows(
-        `UPDATE messages SET status = 'queued', ${NEXT_SEQ}, attempts = attempts - 1, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
-        [d.until, now, d.id, owner],
-      )) as ChangedRow[]
-      const row = updated[0]
-      if (!row) continue
-      const detail = `paced: next slot at ${new Date(d.until).toISOString()}`
-      changes.add(row.id, yield* fanoutRow(row, whole), 'queued', null, detail, now)
-    }
-    yield* changes.write()
-  }
-
-  /**
    * Records send outcomes; rows whose lease `owner` lost (a reclaim) are left alone. The
    * provider ids of an accepted send (one row per part) and every attempt are recorded in the
    * same transaction, whatever became of the lease: they happened.
@@ -172,13 +146,27 @@ export class MessageRepo {
     const attempts: unknown[] = []
     const sentBy = new Map<string, Extract<OutcomeWrite, { kind: 'sent' }>>()
     for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (w.kind === 'release') {
+        // The claim counted an attempt that was not made: give it back.
+        const released = (yield rows(
+          `UPDATE messages SET status = 'queued', ${NEXT_SEQ}, attempts = attempts - 1, error_code = COALESCE(?, error_code), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          [w.errorCode, w.nextAttemptAt, now, w.id, owner],
+        )) as ChangedRow[]
+        const row = released[0]
+        if (!row) continue
+        const detail = `not sent; retry at ${new Date(w.nextAttemptAt).toISOString()}`
+        changes.add(row.id, yield* fanoutRow(row, whole), 'queued', w.errorCode, detail, now)
+        continue
+      }
       if (w.attempt) pushAttempt(attempts, w.id, w.attempt)
       if (w.kind === 'sent') {
         const first = w.providerMessageIds[0] ?? null
         const cost = w.estimatedCost ?? null
         const price = w.price ?? null
+        // An unknown outcome sent no more is `sent` with its code and no provider id.
+        const errorCode = w.errorCode ?? null
         const sent = (yield rows(
-          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(?, price), price_currency = COALESCE(?, price_currency), sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(?, price), price_currency = COALESCE(?, price_currency), sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = ?, error_message = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
           [
             w.provider,
             first,
@@ -188,6 +176,8 @@ export class MessageRepo {
             price?.amount ?? null,
             price?.currency ?? null,
             now,
+            errorCode,
+            w.errorMessage ?? null,
             now,
             w.id,
             owner,
@@ -195,12 +185,12 @@ export class MessageRepo {
         )) as ChangedRow[]
         let attempt = w.attempt?.number ?? sent[0]?.attempts
         if (sent[0]) {
-          changes.add(sent[0].id, yield* fanoutRow(sent[0], whole), 'sent', null, null, now)
+          changes.add(sent[0].id, yield* fanoutRow(sent[0], whole), 'sent', errorCode, null, now)
         } else {
           // A delivery report already moved it on (and wrote the `sent` step): keep its status
           // and the time the report implied, record the provider id, sender and costs.
           const kept = (yield rows(
-            'UPDATE messages SET provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(price, ?), price_currency = COALESCE(price_currency, ?), sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? RETURNING attempts',
+            'UPDATE messages SET provider = ?, provider_message_id = COALESCE(?, provider_message_id), sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(price, ?), price_currency = COALESCE(price_currency, ?), sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? RETURNING attempts',
             [
               w.provider,
               first,

@@ -296,6 +296,32 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0004_routing': {
+      async up(db: Kysely<unknown>) {
+        // A recipient who opted out of a sender (Twilio 21610): later messages from that
+        // sender to that number fail without being sent. `sender_key` is the sender, or
+        // `@{instance}` for an instance's default sender (no `from`).
+        await db.schema
+          .createTable('suppressions')
+          .addColumn('recipient', 'text', (c) => c.notNull())
+          .addColumn('sender_key', 'text', (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('error_code', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('suppressions_pk', ['recipient', 'sender_key'])
+          .execute()
+        // Each sending process's view of its provider instances (health, circuit), written
+        // every few seconds, for API processes that send nothing (cluster mode).
+        await db.schema
+          .createTable('provider_health')
+          .addColumn('worker', 'text', (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('snapshot', 'text', (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('provider_health_pk', ['worker', 'provider'])
+          .execute()
+      },
+    },
     '0005_pacing': {
       async up(db: Kysely<unknown>) {
         // Claims serve the priority lane first: one partial index per lane, each walked in time

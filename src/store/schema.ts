@@ -115,6 +115,24 @@ export interface InboundPartRow {
   received_at: number
 }
 
+/** A recipient who opted out of a sender (migration 0004_routing). */
+export interface SuppressionRow {
+  recipient: string
+  /** The sender, or `@{instance}` for an instance's default sender. */
+  sender_key: string
+  provider: string
+  error_code: string
+  created_at: number
+}
+
+/** One sending process's snapshot of one provider instance (JSON `InstanceHealth`). */
+export interface ProviderHealthRow {
+  worker: string
+  provider: string
+  snapshot: string
+  updated_at: number
+}
+
 export interface SettingRow {
   key: string
   value: string
@@ -141,6 +159,8 @@ export interface Database {
   provider_refs: ProviderRefRow
   attempts: AttemptRow
   inbound_parts: InboundPartRow
+  suppressions: SuppressionRow
+  provider_health: ProviderHealthRow
   pacing: PacingRow
 }
 

@@ -116,7 +116,7 @@ describe(`provider references, parts and attempts (${TEST_DB})`, () => {
     const config = loadConfig({ RETRY_BASE_MS: '10', RETRY_MAX_MS: '10', WORKER_POLL_MS: '5' })
     const worker = new SendWorker({
       store,
-      route: () => provider,
+      providers: new Map([[provider.name, provider]]),
       config: config.worker,
       logger: silent,
       now: () => clock,

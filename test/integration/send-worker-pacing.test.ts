@@ -7,7 +7,8 @@ import pino from 'pino'
 import { loadConfig } from '../../src/config.js'
 import { prepareMessage } from '../../src/domain/messages/prepare.js'
 import type { SmsProvider } from '../../src/providers/provider.js'
-import { SendWorker, type PaceHook } from '../../src/queue/send.worker.js'
+import { PacingDeferred } from '../../src/queue/pacing/pacer.js'
+import { SendWorker, type PaceFn } from '../../src/queue/send.worker.js'
 import { packRows } from '../../src/store/rows.js'
 import type { Store } from '../../src/store/store.js'
 import { openTestStore, TEST_DB, waitFor } from '../support/harness.js'
@@ -63,10 +64,10 @@ function recordingProvider(): SmsProvider & { sent: { id: string; aborted: boole
   }
 }
 
-function start(pace: PaceHook, provider: SmsProvider, env: Record<string, string> = {}) {
+function start(pace: PaceFn, provider: SmsProvider, env: Record<string, string> = {}) {
   worker = new SendWorker({
     store,
-    route: () => provider,
+    providers: new Map([[provider.name, provider]]),
     config: config(env),
     logger: pino({ level: 'silent' }),
     pace,
@@ -78,11 +79,9 @@ test(`a send's timeout starts with its request, not while it waits for its slot 
   const [id] = await queue('+14155550001', 1)
   const provider = recordingProvider()
   // The slot comes three provider timeouts after the claim.
-  start(
-    () => new Promise((resolve) => setTimeout(() => resolve({ outcome: 'go' }), 300)),
-    provider,
-    { PROVIDER_TIMEOUT_MS: '100' },
-  )
+  start(() => new Promise((resolve) => setTimeout(resolve, 300)), provider, {
+    PROVIDER_TIMEOUT_MS: '100',
+  })
   await waitFor(() => (provider.sent.length === 1 ? true : undefined), 5000, 'the send')
   assert.deepEqual(provider.sent, [{ id, aborted: false }])
 })
@@ -92,12 +91,12 @@ test(`sends waiting for a slow sender's slots leave the worker's concurrency to 
   const fast = await queue('+14155550003', 4, 100)
   const provider = recordingProvider()
   // The slow sender's next slot never comes while the test runs; it goes back when stopped.
-  const pace: PaceHook = (_provider, sender, _segments, signal) =>
+  const pace: PaceFn = (_provider, sender, _segments, signal) =>
     sender === '+14155550002'
-      ? new Promise((resolve) =>
-          signal.addEventListener('abort', () => resolve({ outcome: 'later', at: Date.now() })),
+      ? new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(new PacingDeferred(Date.now()))),
         )
-      : { outcome: 'go' }
+      : Promise.resolve()
   start(pace, provider, { WORKER_CONCURRENCY: '4', WORKER_BATCH_SIZE: '4' })
   await waitFor(() => (provider.sent.length === 4 ? true : undefined), 5000, 'the fast sends')
   assert.deepEqual(provider.sent.map((s) => s.id).sort(), [...fast].sort())
@@ -110,7 +109,7 @@ test(`a send the pacer hands back is queued again until its slot, its attempt no
   let asked = 0
   start(() => {
     asked++
-    return Promise.resolve({ outcome: 'later', at })
+    return Promise.reject(new PacingDeferred(at))
   }, provider)
   await waitFor(
     async () =>
@@ -127,6 +126,6 @@ test(`a send the pacer hands back is queued again until its slot, its attempt no
     events.map((e) => e.status),
     ['queued', 'sending', 'queued'],
   )
-  assert.match(events.at(-1)?.detail ?? '', /^paced: next slot at /)
+  assert.match(events.at(-1)?.detail ?? '', /^not sent; retry at /)
   assert.equal(provider.sent.length, 0)
 })

@@ -69,8 +69,14 @@ test('400 is sorted by the words of its error', () => {
       'This caller ID is not allowed for outbound message.',
       { outcome: 'rejected', code: 'provider_rejected' },
     ],
-    ['Insufficient credit', { outcome: 'retry', code: 'provider_unavailable', fault: 'instance' }],
-    ['account is disabled', { outcome: 'retry', code: 'provider_unavailable', fault: 'instance' }],
+    [
+      'Insufficient credit',
+      { outcome: 'retry', code: 'provider_account_error', fault: 'instance' },
+    ],
+    [
+      'account is disabled',
+      { outcome: 'retry', code: 'provider_account_error', fault: 'instance' },
+    ],
   ]
   for (const [text, expected] of table)
     assert.deepEqual(brief(classifyAnswer(error(400, text), NOW)), expected, text)

@@ -58,7 +58,7 @@ function classifyBadRequest(body: Record<string, unknown> | undefined): SendResu
   const t = (text ?? '').toLowerCase()
   // The account, not the message: every message would fail the same way on this instance.
   if (/insufficient (credit|balance)|account (is )?(disabled|suspended|inactive)/.test(t)) {
-    return { outcome: 'retry', code: 'provider_unavailable', fault: 'instance', message }
+    return { outcome: 'retry', code: 'provider_account_error', fault: 'instance', message }
   }
   if (/country|geo.?permission/.test(t)) {
     return { outcome: 'rejected', code: 'unreachable_destination', message }

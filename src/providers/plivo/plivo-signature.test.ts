@@ -174,6 +174,15 @@ test('verification: one good signature of each version present is enough, by eit
   // No signature, a signature without its nonce, or an unsigned method: refused.
   assert.equal(verify({}), false)
   assert.equal(verify(pick('X-Plivo-Signature-V3')), false)
+  assert.equal(verify(pick('X-Plivo-Signature-V2')), false, 'V2 without its nonce')
+  assert.equal(
+    verify({
+      ...pick('X-Plivo-Signature-V3-Nonce', 'X-Plivo-Signature-V3'),
+      'X-Plivo-Signature-V2': 'x',
+    }),
+    false,
+    'a good V3 beside a V2 without its nonce',
+  )
   assert.equal(
     verify(pick('X-Plivo-Signature-V3-Nonce', 'X-Plivo-Signature-V3'), { method: 'PUT' }),
     false,

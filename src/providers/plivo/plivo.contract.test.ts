@@ -114,7 +114,7 @@ const ERRORS: ErrorCase[] = [
   {
     title: '400 insufficient credit',
     answer: plivoError(400, 'Insufficient credit'),
-    expect: { outcome: 'retry', code: 'provider_unavailable', fault: 'instance' },
+    expect: { outcome: 'retry', code: 'provider_account_error', fault: 'instance' },
   },
   {
     title: '400 as an HTML page',

@@ -209,7 +209,7 @@ test('documented error answers of the fake are classified', async () => {
       {
         answer: { kind: 'http', status: 400, body: '{"api_id":"x","error":"Insufficient credit"}' },
       },
-      { outcome: 'retry', code: 'provider_unavailable', fault: 'instance' },
+      { outcome: 'retry', code: 'provider_account_error', fault: 'instance' },
     ],
   ]
   for (const [rule, expected] of cases) {

@@ -109,19 +109,19 @@ test('every send-time error code of the reference, by its documented meaning', (
       },
     ],
     [
-      error(400, 20005),
+      error(401, 20005),
       {
         outcome: 'retry',
-        code: 'provider_auth_failed',
+        code: 'provider_account_error',
         fault: 'instance',
-        message: 'twilio 20005 (HTTP 400)',
+        message: 'twilio 20005 (HTTP 401)',
       },
     ],
     [
       error(404, 20404),
       {
         outcome: 'retry',
-        code: 'provider_unavailable',
+        code: 'provider_auth_failed',
         fault: 'instance',
         message: 'twilio 20404 (HTTP 404)',
       },
@@ -174,6 +174,7 @@ test('answers Twilio would not give are classified by status, never thrown', () 
   assert.deepEqual(raw(302, undefined), {
     outcome: 'retry',
     code: 'provider_unavailable',
+    fault: 'instance',
     message: 'HTTP 302',
   })
   // Accepted without a message SID: Twilio may have the message, and it cannot be tracked.

@@ -108,13 +108,15 @@ export function classifyTwilioAnswer(answer: TwilioAnswer, nowMs: number): SendR
     const after = parseRetryAfter(answer.retryAfter, nowMs) ?? DEFAULT_RETRY_AFTER_MS
     return { outcome: 'retry', code: 'provider_rate_limited', after, message: tag }
   }
-  // Refused credentials (20003), an inactive account (20005) or an account path that does not
-  // exist (404) fail every message alike: the instance is at fault, not the message.
-  if (status === 401 || status === 403 || code === 20003 || code === 20005) {
-    return { outcome: 'retry', code: 'provider_auth_failed', fault: 'instance', message: tag }
+  if (code === 20005) {
+    // "Account is not active" (suspended or closed), whatever its HTTP status: the same for
+    // every message, and not a matter of credentials.
+    return { outcome: 'retry', code: 'provider_account_error', fault: 'instance', message: tag }
   }
-  if (status === 404) {
-    return { outcome: 'retry', code: 'provider_unavailable', fault: 'instance', message: tag }
+  // Refused credentials (20003), or an account path that does not exist (404: the accountSid
+  // is wrong), fail every message alike: the instance is at fault, not the message.
+  if (status === 401 || status === 403 || status === 404 || code === 20003) {
+    return { outcome: 'retry', code: 'provider_auth_failed', fault: 'instance', message: tag }
   }
   if (status >= 500) {
     const after = parseRetryAfter(answer.retryAfter, nowMs)
@@ -123,7 +125,10 @@ export function classifyTwilioAnswer(answer: TwilioAnswer, nowMs: number): SendR
       : { outcome: 'retry', code: 'provider_unavailable', after, message: tag }
   }
   if (status === 408) return { outcome: 'retry', code: 'provider_timeout', message: tag }
-  if (status < 400) return { outcome: 'retry', code: 'provider_unavailable', message: tag }
+  if (status < 400) {
+    // Not an answer of the Messages API (a redirect, say): the instance's baseUrl is wrong.
+    return { outcome: 'retry', code: 'provider_unavailable', fault: 'instance', message: tag }
+  }
   const meaning = code === undefined ? undefined : TWILIO_ERROR_CODES[code]
   if (meaning === undefined) return { outcome: 'rejected', code: 'provider_rejected', message: tag }
   return meaning.suppress

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino'
 import type { Config } from '../../config.js'
 import type { Store } from '../../store/store.js'
 import { MemoryBook, type SlotBook } from './book.js'
@@ -24,6 +25,7 @@ export function createPacer(
   config: Pick<Config, 'providers' | 'pacing'>,
   store: Store,
   limits: PacingLimits,
+  logger?: Pick<Logger, 'warn'>,
 ): Pacer | undefined {
   if (limits.providers.size === 0 && limits.senders.size === 0) return undefined
   let book: SlotBook
@@ -35,5 +37,12 @@ export function createPacer(
   // rest of the margin is for the network's jitter.
   const lateMs = Math.round(marginMs * 0.375)
   const earlyMs = Math.round(marginMs * 0.25)
-  return new Pacer({ book, limits, marginMs, lateMs, earlyMs })
+  return new Pacer({
+    book,
+    limits,
+    marginMs,
+    lateMs,
+    earlyMs,
+    onError: (err) => logger?.warn({ err, schedule: book.kind }, 'pacing schedule unavailable'),
+  })
 }

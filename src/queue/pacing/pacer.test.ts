@@ -225,3 +225,26 @@ test('timers that fire late on a busy machine are set early: sends still go, wit
   const span = (steady.at(-1)!.sentAt! - steady[0]!.sentAt!) / 1000
   assert.ok((steady.length - 1) / span >= 0.95 * 50, `${(steady.length - 1) / span} per second`)
 })
+
+test('a schedule that cannot be reached hands the send back for a second, and says why', async () => {
+  const clock = new VirtualClock()
+  const errors: unknown[] = []
+  const broken = {
+    kind: 'postgres' as const,
+    book: () => Promise.reject(new Error('connection refused')),
+    close: async () => undefined,
+  }
+  const pacer = new Pacer({
+    book: broken,
+    limits: limits([['p', 5]]),
+    clock,
+    onError: (e) => errors.push(e),
+  })
+  const err = await pacer.take('p', null, 1, new AbortController().signal).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  assert.ok(err instanceof PacingDeferred)
+  assert.equal(err.at, clock.now() + 1000)
+  assert.equal(errors.length, 1)
+})

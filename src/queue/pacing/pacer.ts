@@ -40,6 +40,8 @@ export interface PacerOptions {
   earlyMs?: number
   /** How far ahead sends are booked and held in memory; later ones go back to the queue. */
   horizonMs?: number
+  /** A round the schedule could not take (database or Redis unreachable). */
+  onError?: (err: unknown) => void
 }
 
 const realClock: PacerClock = {
@@ -58,6 +60,8 @@ const realClock: PacerClock = {
 }
 
 const GO: PaceResult = { outcome: 'go' }
+/** How long a message waits in the queue when the schedule cannot be reached. */
+const UNREACHABLE_RETRY_MS = 1000
 
 /**
  * A send the pacer handed back, as a rejection (for a hook that resolves with nothing, like the
@@ -91,6 +95,7 @@ export class Pacer {
   readonly #clock: PacerClock
   readonly #rules: { windowMs: number; horizonMs: number }
   readonly #lateMs: number
+  readonly #onError: (err: unknown) => void
   readonly #earlyMs: number
   /** How late this process's timers have been firing (smoothed). */
   #lag = 0
@@ -110,6 +115,7 @@ export class Pacer {
     this.#clock = o.clock ?? realClock
     this.#rules = { windowMs: 1000 + marginMs, horizonMs }
     this.#lateMs = lateMs
+    this.#onError = o.onError ?? (() => undefined)
     this.#earlyMs = earlyMs
   }
 
@@ -152,7 +158,14 @@ export class Pacer {
     segments: number,
     signal: AbortSignal,
   ): Promise<void> {
-    const r = await this.pace(provider, sender, segments, signal)
+    let r: PaceResult
+    try {
+      r = await this.pace(provider, sender, segments, signal)
+    } catch (err) {
+      // The schedule could not be reached: the message waits in the queue a moment.
+      this.#onError(err)
+      throw new PacingDeferred(this.#clock.now() + UNREACHABLE_RETRY_MS)
+    }
     if (r.outcome === 'later') throw new PacingDeferred(r.at)
   }
 

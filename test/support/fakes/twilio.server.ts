@@ -38,6 +38,8 @@ export interface ReceivedSend {
   headers: IncomingMessage['headers']
   rawBody: string
   form: URLSearchParams
+  /** Date.now() when it was read. */
+  at: number
 }
 
 export interface SentCallback {
@@ -77,6 +79,43 @@ function errorBody(status: number, code: number | undefined, message: string): s
     more_info: code ? `https://www.twilio.com/docs/errors/${code}` : null,
     status,
   })
+}
+
+/**
+ * The message resource Twilio answers a Create Message with (201), for the message `form`
+ * asks for: a fresh SID, status `queued` (or `accepted` through a Messaging Service).
+ */
+export function messageResource(
+  accountSid: string,
+  form: URLSearchParams,
+  sid = `SM${randomBytes(16).toString('hex')}`,
+): Record<string, unknown> & { sid: string } {
+  const now = new Date().toUTCString().replace('GMT', '+0000')
+  const service = form.get('MessagingServiceSid')
+  const body = form.get('Body') ?? ''
+  const uri = `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`
+  return {
+    account_sid: accountSid,
+    api_version: '2010-04-01',
+    body,
+    date_created: now,
+    date_sent: null,
+    date_updated: now,
+    direction: 'outbound-api',
+    error_code: null,
+    error_message: null,
+    from: form.get('From'),
+    messaging_service_sid: service,
+    num_media: '0',
+    num_segments: String(Math.max(1, Math.ceil(body.length / 153))),
+    price: null,
+    price_unit: 'USD',
+    sid,
+    status: service ? 'accepted' : 'queued',
+    subresource_uris: { media: uri.replace(/\.json$/, '/Media.json') },
+    to: form.get('To'),
+    uri,
+  }
 }
 
 export class TwilioFake {
@@ -157,7 +196,13 @@ export class TwilioFake {
       const rawBody = Buffer.concat(chunks).toString('utf8')
       const form = new URLSearchParams(rawBody)
       if (this.#o.record) {
-        this.sends.push({ path: req.url ?? '', headers: req.headers, rawBody, form })
+        this.sends.push({
+          path: req.url ?? '',
+          headers: req.headers,
+          rawBody,
+          form,
+          at: Date.now(),
+        })
       }
       const refusal = this.#check(req, form)
       if (refusal) return this.#answer(res, refusal)
@@ -246,40 +291,13 @@ export class TwilioFake {
 
   #accept(res: ServerResponse, form: URLSearchParams): void {
     this.accepted++
-    const { accountSid } = this.#o
-    const sid = `SM${randomBytes(16).toString('hex')}`
-    const now = new Date().toUTCString().replace('GMT', '+0000')
-    const service = form.get('MessagingServiceSid')
-    const body = form.get('Body') ?? ''
-    const uri = `/2010-04-01/Accounts/${accountSid}/Messages/${sid}.json`
+    const resource = messageResource(this.#o.accountSid, form)
+    const sid = resource.sid
     res.writeHead(201, { 'content-type': 'application/json' })
-    res.end(
-      JSON.stringify({
-        account_sid: accountSid,
-        api_version: '2010-04-01',
-        body,
-        date_created: now,
-        date_sent: null,
-        date_updated: now,
-        direction: 'outbound-api',
-        error_code: null,
-        error_message: null,
-        from: form.get('From'),
-        messaging_service_sid: service,
-        num_media: '0',
-        num_segments: String(Math.max(1, Math.ceil(body.length / 153))),
-        price: null,
-        price_unit: 'USD',
-        sid,
-        status: service ? 'accepted' : 'queued',
-        subresource_uris: { media: uri.replace(/\.json$/, '/Media.json') },
-        to: form.get('To'),
-        uri,
-      }),
-    )
+    res.end(JSON.stringify(resource))
     const callbackUrl = form.get('StatusCallback')
-    if (callbackUrl) {
-      const steps = this.#reports.get(form.get('To') ?? '') ?? this.#o.callbacks
+    const steps = this.#reports.get(form.get('To') ?? '') ?? this.#o.callbacks
+    if (callbackUrl && steps.length > 0) {
       this.#pendingCallbacks++
       const timer = setTimeout(() => {
         this.#timers.delete(timer)
@@ -292,6 +310,24 @@ export class TwilioFake {
   #callbackDone(): void {
     if (--this.#pendingCallbacks > 0) return
     for (const resolve of this.#idle.splice(0)) resolve()
+  }
+
+  /**
+   * Sends a recorded callback again (a replay), with `changes` to its parameters under the
+   * original signature (tampering); resolves with the HTTP status it got.
+   */
+  async resend(cb: SentCallback, changes: Record<string, string> = {}): Promise<number> {
+    const res = await request(cb.url, {
+      method: 'POST',
+      dispatcher: this.#agent,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': cb.signature,
+      },
+      body: new URLSearchParams({ ...cb.params, ...changes }).toString(),
+    })
+    await res.body.dump()
+    return res.statusCode
   }
 
   /**
