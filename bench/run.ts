@@ -604,21 +604,26 @@ async function runSegments(): Promise<void> {
 // --- (f) pacing ------------------------------------------------------------------------------
 
 /**
- * A provider instance limited to `pacingMps` with a backlog of `pacingMessages` one-segment
- * messages, measured where the requests arrive: a local gateway speaking the simulator's HTTP
- * API. The achieved rate is over the whole run (first to last arrival); the worst second is
+ * A sender limited to `pacingMps` (its route's only sender) with a backlog of `pacingMessages`
+ * one-segment messages, measured where the requests arrive: a local gateway speaking the
+ * simulator's HTTP API. The achieved rate is over the whole run (first to last arrival); the worst second is
  * the most arrivals any sliding one-second window holds.
  */
 async function runPacing(dir: string): Promise<void> {
   const mps = settings.pacingMps
   const n = settings.pacingMessages
   console.log(
-    `\n[pacing] ${fmt(n)} messages queued at once for a ${mps} mps provider instance ` +
+    `\n[pacing] ${fmt(n)} messages queued at once for a ${mps} mps sender ` +
       `(about ${Math.round(n / mps)} s), measured at the provider`,
   )
   const gateway = await startFakeProvider()
   try {
-    const env = { PROVIDERS: JSON.stringify([gateway.entry('paced', { mps })]) }
+    // One route whose one sender is limited: every message goes out from it (sticky sender).
+    const sender = '+14155550100'
+    const env = {
+      PROVIDERS: JSON.stringify([gateway.entry('paced')]),
+      ROUTES: JSON.stringify([{ providers: ['paced'], senders: [{ from: sender, mps }] }]),
+    }
     await withSwitchboard(
       'pacing',
       dir,
@@ -639,6 +644,7 @@ async function runPacing(dir: string): Promise<void> {
         const rate = count > 1 ? (count - 1) / seconds : 0
         const worst = worstSecond(gateway.arrivals)
         const unique = new Set(gateway.arrivals.map((a) => a.id)).size
+        const fromSender = gateway.arrivals.filter((a) => a.from === sender).length
         // A gap of one and a half spacings or more: a slot nobody used (a send that woke late
         // and booked again, or a backlog that did not come back in time).
         const spacing = (1000 + s.config.pacing.marginMs) / mps
@@ -664,7 +670,7 @@ async function runPacing(dir: string): Promise<void> {
           'pacing rate',
           `${rate.toFixed(2)}/s = ${((rate / mps) * 100).toFixed(1)}% of ${mps} mps`,
           `>= ${TARGETS.pacingUse * 100}%`,
-          count === n && unique === n && rate >= TARGETS.pacingUse * mps,
+          count === n && unique === n && fromSender === n && rate >= TARGETS.pacingUse * mps,
         )
         check('pacing worst second', String(worst), `<= ${mps}`, worst <= mps)
       },
