@@ -1,5 +1,5 @@
 /**
- * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments] [--quick]`.
+ * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments,pacing] [--quick]`.
  *
  * Every server under test runs in its own child process on a fresh SQLite database in a temp
  * directory, with the in-process simulator, listening on 127.0.0.1 only; the load generator
@@ -25,14 +25,16 @@ import { assertValidDestinations, batchBodies, sendBody } from './lib/load.js'
 import { REPO_ROOT, stopAll } from './lib/proc.js'
 import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
+import { startFakeProvider, worstSecond } from '../test/support/fake-provider.js'
 
-const PARTS = ['bare', 'intake', 'batch', 'e2e', 'segments'] as const
+const PARTS = ['bare', 'intake', 'batch', 'e2e', 'segments', 'pacing'] as const
 type Part = (typeof PARTS)[number]
 
 const USAGE = `npm run bench [-- options]
 
-  --only LIST       comma-separated parts: intake,batch,e2e,segments (and bare, which
-                    intake always includes because intake is reported as a ratio of it)
+  --only LIST       comma-separated parts: intake,batch,e2e,segments,pacing (and bare,
+                    which intake always includes because intake is reported as a ratio of it);
+                    pacing takes about 100 s (quick: 20 s)
   --quick           short durations and fewer messages: a smoke run, not for the record
   --duration S      measured seconds per HTTP load run (default 10, quick 3)
   --rounds N        bare and intake alternate N times; the intake figure is the median of
@@ -93,6 +95,8 @@ const settings = {
   e2eConcurrency: 4,
   e2eTimeoutMs: quick ? 60_000 : 180_000,
   segmentsCount: quick ? 2_000 : 10_000,
+  pacingMps: 50,
+  pacingMessages: quick ? 1_000 : 5_000,
 }
 if (!Number.isInteger(settings.durationS) || settings.durationS < 1 || settings.durationS > 60) {
   fail('--duration must be 1 to 60 seconds')
@@ -106,7 +110,8 @@ if (!Number.isInteger(m) || m < 1000 || m > 200_000 || m % settings.batchSize !=
 }
 
 /** Hard limit for the whole run; every child also stops itself a little after it. */
-const budgetMs = quick ? 5 * 60_000 : 15 * 60_000
+const pacingMs = selected.has('pacing') ? (settings.pacingMessages / settings.pacingMps) * 1200 : 0
+const budgetMs = (quick ? 5 * 60_000 : 15 * 60_000) + pacingMs
 const childMaxMs = budgetMs + 60_000
 
 const TARGETS = {
@@ -115,6 +120,8 @@ const TARGETS = {
   e2eMsgsPerSec: 5_000,
   peakRssBytes: 300 * 1024 * 1024,
   segmentsRatio: 10,
+  /** Share of the limit a backlog uses. */
+  pacingUse: 0.95,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,6 +277,7 @@ async function withSwitchboard<T>(
   dir: string,
   serverRole: 'all' | 'api',
   body: (s: SwitchboardServer) => Promise<T>,
+  env: Record<string, string> = {},
 ): Promise<T> {
   const prof = profileFor(`switchboard-${name}`)
   const sqlTimingFile = prof ? join(prof, 'sql-timing') : undefined
@@ -277,6 +285,7 @@ async function withSwitchboard<T>(
     dir,
     role: serverRole,
     maxMs: childMaxMs,
+    env,
     ...(prof ? { cpuProfileDir: prof, sqlTimingFile } : {}),
   })
   durability ??= server.durability
@@ -592,6 +601,86 @@ async function runSegments(): Promise<void> {
   )
 }
 
+// --- (f) pacing ------------------------------------------------------------------------------
+
+/**
+ * A sender limited to `pacingMps` (its route's only sender) with a backlog of `pacingMessages`
+ * one-segment messages, measured where the requests arrive: a local gateway speaking the
+ * simulator's HTTP API. The achieved rate is over the whole run (first to last arrival); the worst second is
+ * the most arrivals any sliding one-second window holds.
+ */
+async function runPacing(dir: string): Promise<void> {
+  const mps = settings.pacingMps
+  const n = settings.pacingMessages
+  console.log(
+    `\n[pacing] ${fmt(n)} messages queued at once for a ${mps} mps sender ` +
+      `(about ${Math.round(n / mps)} s), measured at the provider`,
+  )
+  const gateway = await startFakeProvider()
+  try {
+    // One route whose one sender is limited: every message goes out from it (sticky sender).
+    const sender = '+14155550100'
+    const env = {
+      PROVIDERS: JSON.stringify([gateway.entry('paced')]),
+      ROUTES: JSON.stringify([{ providers: ['paced'], senders: [{ from: sender, mps }] }]),
+    }
+    await withSwitchboard(
+      'pacing',
+      dir,
+      'all',
+      async (s) => {
+        const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` }
+        assertValidDestinations(0, n)
+        for (const body of batchBodies(0, n / settings.batchSize, settings.batchSize)) {
+          const res = await fetch(`${s.url}/v1/messages/batch`, { method: 'POST', headers, body })
+          if (res.status !== 202)
+            throw new Error(`batch answered ${res.status}: ${await res.text()}`)
+        }
+        const deadline = performance.now() + (n / mps) * 1500 + 30_000
+        while (gateway.arrivals.length < n && performance.now() < deadline) await sleep(200)
+        const times = gateway.arrivals.map((a) => a.at).sort((a, b) => a - b)
+        const count = times.length
+        const seconds = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000
+        const rate = count > 1 ? (count - 1) / seconds : 0
+        const worst = worstSecond(gateway.arrivals)
+        const unique = new Set(gateway.arrivals.map((a) => a.id)).size
+        const fromSender = gateway.arrivals.filter((a) => a.from === sender).length
+        // A gap of one and a half spacings or more: a slot nobody used (a send that woke late
+        // and booked again, or a backlog that did not come back in time).
+        const spacing = (1000 + s.config.pacing.marginMs) / mps
+        const missed = times.slice(1).filter((x, i) => x - (times[i] ?? x) >= 1.5 * spacing).length
+        console.log(
+          `[pacing] ${fmt(count)} arrivals (${fmt(unique)} distinct) in ${seconds.toFixed(2)} s = ` +
+            `${rate.toFixed(2)} per second (${((rate / mps) * 100).toFixed(1)}% of ${mps}); ` +
+            `worst one-second window ${worst}; ${missed} gaps of 1.5 slots or more`,
+        )
+        results.pacing = {
+          mps,
+          messages: n,
+          arrived: count,
+          distinct: unique,
+          seconds: Math.round(seconds * 1000) / 1000,
+          ratePerSec: Math.round(rate * 100) / 100,
+          useOfLimit: Math.round((rate / mps) * 1000) / 1000,
+          worstSecond: worst,
+          marginMs: s.config.pacing.marginMs,
+          missedSlotGaps: missed,
+        }
+        check(
+          'pacing rate',
+          `${rate.toFixed(2)}/s = ${((rate / mps) * 100).toFixed(1)}% of ${mps} mps`,
+          `>= ${TARGETS.pacingUse * 100}%`,
+          count === n && unique === n && fromSender === n && rate >= TARGETS.pacingUse * mps,
+        )
+        check('pacing worst second', String(worst), `<= ${mps}`, worst <= mps)
+      },
+      env,
+    )
+  } finally {
+    await gateway.close()
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Linux pressure stall information: % of time some runnable task waited for a CPU. */
@@ -664,6 +753,7 @@ async function main(): Promise<void> {
     if (selected.has('batch')) await runBatch(join(tmp, 'batch'))
     if (selected.has('e2e')) await runE2e(join(tmp, 'e2e'))
     if (selected.has('segments')) await runSegments()
+    if (selected.has('pacing')) await runPacing(join(tmp, 'pacing'))
   } catch (err) {
     failed = err instanceof Error ? err : new Error(String(err))
   } finally {

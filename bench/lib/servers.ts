@@ -32,6 +32,8 @@ export interface StartOptions {
   sqlTimingFile?: string
   /** More node flags, for diagnostics (e.g. `--heapsnapshot-signal=SIGUSR1`). */
   nodeArgs?: string[]
+  /** More configuration (e.g. `PROVIDERS`), on top of the bench's. */
+  env?: Record<string, string>
 }
 
 function profileArgs(dir: string | undefined): string[] {
@@ -68,6 +70,7 @@ export class SwitchboardServer {
       SWITCHBOARD_CONFIG: '',
       SIMULATOR_URL: '',
       WEBHOOK_ENDPOINTS: '',
+      ...o.env,
     }
     const config = loadConfig(env)
     if (config.database.kind !== 'sqlite') throw new Error('expected the SQLite store')

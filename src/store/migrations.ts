@@ -322,5 +322,26 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0005_pacing': {
+      async up(db: Kysely<unknown>) {
+        // Claims serve the priority lane first: one partial index per lane, each walked in time
+        // order, so transactional messages are found at once behind any marketing backlog.
+        await db.schema.dropIndex('messages_due').execute()
+        await sql`CREATE INDEX messages_due_transactional ON messages (next_attempt_at) WHERE status IN ('queued', 'scheduled') AND type = 'transactional'`.execute(
+          db,
+        )
+        await sql`CREATE INDEX messages_due_marketing ON messages (next_attempt_at) WHERE status IN ('queued', 'scheduled') AND type = 'marketing'`.execute(
+          db,
+        )
+        // The pacing schedule shared by worker processes (src/queue/pacing): per provider
+        // instance or sender, the sends booked in the last second and the next one.
+        await db.schema
+          .createTable('pacing')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('slots', 'text', (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .execute()
+      },
+    },
   }
 }
