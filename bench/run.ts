@@ -1,5 +1,5 @@
 /**
- * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments] [--quick]`
+ * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments,pacing] [--quick]`
  * (`twilio-e2e` and `twilio-ingest` measure the Twilio adapter against a local Twilio-speaking
  * server).
  *
@@ -30,17 +30,27 @@ import { assertValidDestinations, batchBodies, sendBody } from './lib/load.js'
 import { cpuSeconds, REPO_ROOT, stopAll } from './lib/proc.js'
 import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
+import { startFakeProvider, worstSecond } from '../test/support/fake-provider.js'
 import { freePort, TWILIO_BENCH, TwilioFakeServer, twilioSwitchboardEnv } from './lib/twilio.js'
 
-const PARTS = ['bare', 'intake', 'batch', 'e2e', 'segments', 'twilio-e2e', 'twilio-ingest'] as const
+const PARTS = [
+  'bare',
+  'intake',
+  'batch',
+  'e2e',
+  'segments',
+  'pacing',
+  'twilio-e2e',
+  'twilio-ingest',
+] as const
 type Part = (typeof PARTS)[number]
 
 const USAGE = `npm run bench [-- options]
 
-  --only LIST       comma-separated parts: intake,batch,e2e,segments (and bare, which
-                    intake always includes because intake is reported as a ratio of it),
-                    twilio-e2e, twilio-ingest (through the Twilio adapter and a local
-                    Twilio-speaking server; not in the default run)
+  --only LIST       comma-separated parts: intake,batch,e2e,segments,pacing (and bare,
+                    which intake always includes because intake is reported as a ratio of it);
+                    pacing takes about 100 s (quick: 20 s); twilio-e2e, twilio-ingest (through
+                    the Twilio adapter and a local Twilio-speaking server). Default: all
   --twilio-callbacks WORDS
                     status callbacks per message in twilio-e2e, comma-separated
                     (default sent,delivered: what Twilio sends for an SMS)
@@ -82,8 +92,7 @@ function fail(message: string): never {
 }
 
 const selected = new Set<Part>()
-const DEFAULT_PARTS = PARTS.filter((p) => !p.startsWith('twilio-'))
-for (const p of (flags.only ?? DEFAULT_PARTS.join(',')).split(',').map((s) => s.trim())) {
+for (const p of (flags.only ?? PARTS.join(',')).split(',').map((s) => s.trim())) {
   if (!(PARTS as readonly string[]).includes(p)) fail(`unknown part "${p}"`)
   selected.add(p as Part)
 }
@@ -106,6 +115,8 @@ const settings = {
   e2eConcurrency: 4,
   e2eTimeoutMs: quick ? 60_000 : 180_000,
   segmentsCount: quick ? 2_000 : 10_000,
+  pacingMps: 50,
+  pacingMessages: quick ? 1_000 : 5_000,
 }
 if (!Number.isInteger(settings.durationS) || settings.durationS < 1 || settings.durationS > 60) {
   fail('--duration must be 1 to 60 seconds')
@@ -119,7 +130,8 @@ if (!Number.isInteger(m) || m < 1000 || m > 200_000 || m % settings.batchSize !=
 }
 
 /** Hard limit for the whole run; every child also stops itself a little after it. */
-const budgetMs = quick ? 5 * 60_000 : 15 * 60_000
+const pacingMs = selected.has('pacing') ? (settings.pacingMessages / settings.pacingMps) * 1200 : 0
+const budgetMs = (quick ? 5 * 60_000 : 15 * 60_000) + pacingMs
 const childMaxMs = budgetMs + 60_000
 
 const TARGETS = {
@@ -128,6 +140,8 @@ const TARGETS = {
   e2eMsgsPerSec: 5_000,
   peakRssBytes: 300 * 1024 * 1024,
   segmentsRatio: 10,
+  /** Share of the limit a backlog uses. */
+  pacingUse: 0.95,
   twilioE2eMsgsPerSec: 5_000,
   twilioIngestPerSec: 5_000,
 }
@@ -297,6 +311,7 @@ async function withSwitchboard<T>(
   dir: string,
   spec: ServerSpec,
   body: (s: SwitchboardServer) => Promise<T>,
+  env: Record<string, string> = {},
 ): Promise<T> {
   const prof = profileFor(`switchboard-${name}`)
   const sqlTimingFile = prof ? join(prof, 'sql-timing') : undefined
@@ -304,6 +319,7 @@ async function withSwitchboard<T>(
     dir,
     ...(typeof spec === 'string' ? { role: spec } : spec),
     maxMs: childMaxMs,
+    env,
     ...(prof ? { cpuProfileDir: prof, sqlTimingFile } : {}),
   })
   durability ??= server.durability
@@ -838,6 +854,86 @@ async function runSegments(): Promise<void> {
   )
 }
 
+// --- (f) pacing ------------------------------------------------------------------------------
+
+/**
+ * A sender limited to `pacingMps` (its route's only sender) with a backlog of `pacingMessages`
+ * one-segment messages, measured where the requests arrive: a local gateway speaking the
+ * simulator's HTTP API. The achieved rate is over the whole run (first to last arrival); the worst second is
+ * the most arrivals any sliding one-second window holds.
+ */
+async function runPacing(dir: string): Promise<void> {
+  const mps = settings.pacingMps
+  const n = settings.pacingMessages
+  console.log(
+    `\n[pacing] ${fmt(n)} messages queued at once for a ${mps} mps sender ` +
+      `(about ${Math.round(n / mps)} s), measured at the provider`,
+  )
+  const gateway = await startFakeProvider()
+  try {
+    // One route whose one sender is limited: every message goes out from it (sticky sender).
+    const sender = '+14155550100'
+    const env = {
+      PROVIDERS: JSON.stringify([gateway.entry('paced')]),
+      ROUTES: JSON.stringify([{ providers: ['paced'], senders: [{ from: sender, mps }] }]),
+    }
+    await withSwitchboard(
+      'pacing',
+      dir,
+      'all',
+      async (s) => {
+        const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` }
+        assertValidDestinations(0, n)
+        for (const body of batchBodies(0, n / settings.batchSize, settings.batchSize)) {
+          const res = await fetch(`${s.url}/v1/messages/batch`, { method: 'POST', headers, body })
+          if (res.status !== 202)
+            throw new Error(`batch answered ${res.status}: ${await res.text()}`)
+        }
+        const deadline = performance.now() + (n / mps) * 1500 + 30_000
+        while (gateway.arrivals.length < n && performance.now() < deadline) await sleep(200)
+        const times = gateway.arrivals.map((a) => a.at).sort((a, b) => a - b)
+        const count = times.length
+        const seconds = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000
+        const rate = count > 1 ? (count - 1) / seconds : 0
+        const worst = worstSecond(gateway.arrivals)
+        const unique = new Set(gateway.arrivals.map((a) => a.id)).size
+        const fromSender = gateway.arrivals.filter((a) => a.from === sender).length
+        // A gap of one and a half spacings or more: a slot nobody used (a send that woke late
+        // and booked again, or a backlog that did not come back in time).
+        const spacing = (1000 + s.config.pacing.marginMs) / mps
+        const missed = times.slice(1).filter((x, i) => x - (times[i] ?? x) >= 1.5 * spacing).length
+        console.log(
+          `[pacing] ${fmt(count)} arrivals (${fmt(unique)} distinct) in ${seconds.toFixed(2)} s = ` +
+            `${rate.toFixed(2)} per second (${((rate / mps) * 100).toFixed(1)}% of ${mps}); ` +
+            `worst one-second window ${worst}; ${missed} gaps of 1.5 slots or more`,
+        )
+        results.pacing = {
+          mps,
+          messages: n,
+          arrived: count,
+          distinct: unique,
+          seconds: Math.round(seconds * 1000) / 1000,
+          ratePerSec: Math.round(rate * 100) / 100,
+          useOfLimit: Math.round((rate / mps) * 1000) / 1000,
+          worstSecond: worst,
+          marginMs: s.config.pacing.marginMs,
+          missedSlotGaps: missed,
+        }
+        check(
+          'pacing rate',
+          `${rate.toFixed(2)}/s = ${((rate / mps) * 100).toFixed(1)}% of ${mps} mps`,
+          `>= ${TARGETS.pacingUse * 100}%`,
+          count === n && unique === n && fromSender === n && rate >= TARGETS.pacingUse * mps,
+        )
+        check('pacing worst second', String(worst), `<= ${mps}`, worst <= mps)
+      },
+      env,
+    )
+  } finally {
+    await gateway.close()
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Linux pressure stall information: % of time some runnable task waited for a CPU. */
@@ -910,6 +1006,7 @@ async function main(): Promise<void> {
     if (selected.has('batch')) await runBatch(join(tmp, 'batch'))
     if (selected.has('e2e')) await runE2e(join(tmp, 'e2e'))
     if (selected.has('segments')) await runSegments()
+    if (selected.has('pacing')) await runPacing(join(tmp, 'pacing'))
     if (selected.has('twilio-e2e')) await runTwilioE2e(join(tmp, 'twilio-e2e'))
     if (selected.has('twilio-ingest')) await runTwilioIngest(join(tmp, 'twilio-ingest'))
     if (Object.keys(twilioFakePeaks).length > 0) results.twilioFakePeakRss = twilioFakePeaks

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
+import type { InstanceHealth } from './domain/routing/provider-monitor.js'
 import type { ProviderEvent } from './providers/provider.js'
 import { Batcher } from './queue/loop.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
@@ -17,6 +18,7 @@ export interface ThreadData {
 /** Requests to the thread; each `id` is answered by one `done` or `failed`. */
 export type ToThread =
   | { t: 'submit'; id: number; subs: Submission[] }
+  | { t: 'health'; id: number }
   /** The events of several webhooks, each group one provider's, applied together. */
   | { t: 'ingest'; id: number; groups: IngestGroup[] }
   | { t: 'stop' }
@@ -167,6 +169,11 @@ export class BackgroundThread {
   /** Applies provider events (delivery reports, inbound) there; resolves once durable. */
   async ingest(provider: string, events: readonly ProviderEvent[]): Promise<void> {
     await this.#ingests.push({ provider, events: [...events] })
+  }
+
+  /** The provider instances' health and circuits, as the thread that sends sees them. */
+  providerHealth(): Promise<InstanceHealth[]> {
+    return this.#call({ t: 'health' }) as Promise<InstanceHealth[]>
   }
 
   #call(m: Call): Promise<unknown> {

@@ -55,6 +55,9 @@ try {
         // webhook of the message is answered 5xx and its provider sends it again.
         void answer(m.id, Promise.all(m.groups.map((g) => reports.ingest(g.provider, g.events))))
         break
+      case 'health':
+        void answer(m.id, Promise.resolve(background.providerHealth()))
+        break
       case 'stop':
         stopping ??= (async () => {
           await background.stop()

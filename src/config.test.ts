@@ -114,3 +114,110 @@ test('a webhook endpoint on a literal internal address is refused unless WEBHOOK
   // Provider base URLs are the operator's own infrastructure: not subject to the guard.
   assert.equal(loadConfig({ SIMULATOR_URL: 'http://127.0.0.1:4010' }).webhooks.allowPrivate, false)
 })
+
+const TWO_SIMULATORS = JSON.stringify([
+  { name: 'sim-a', type: 'simulator' },
+  { name: 'sim-b', type: 'simulator' },
+])
+
+test('without ROUTES one default route lists every instance in configured order', () => {
+  const c = loadConfig({ PROVIDERS: TWO_SIMULATORS })
+  assert.deepEqual(c.routing.routes, [
+    { providers: ['sim-a', 'sim-b'], senders: [], failoverOnTimeout: false },
+  ])
+  assert.equal(c.routing.configured, false)
+  assert.deepEqual(c.routing.prices, [])
+  assert.deepEqual(c.routing.circuit, { failures: 5, cooldownMs: 30_000 })
+})
+
+test('ROUTES, PRICES and the circuit settings are read', () => {
+  const c = loadConfig({
+    PROVIDERS: TWO_SIMULATORS,
+    ROUTES: JSON.stringify([
+      {
+        match: { countries: ['US'], type: 'marketing' },
+        providers: ['sim-b', 'sim-a'],
+        senders: ['+14155550100', { from: '+14155550101', mps: 1 }],
+        failoverOnTimeout: true,
+      },
+      { providers: ['sim-a'] },
+    ]),
+    PRICES: JSON.stringify([{ provider: 'sim-a', country: '*', price: 0.01, currency: 'USD' }]),
+    CIRCUIT_FAILURES: '3',
+    CIRCUIT_COOLDOWN_MS: '500',
+  })
+  assert.equal(c.routing.configured, true)
+  assert.deepEqual(c.routing.routes[0], {
+    match: { countries: ['US'], type: 'marketing' },
+    providers: ['sim-b', 'sim-a'],
+    senders: [{ from: '+14155550100' }, { from: '+14155550101', mps: 1 }],
+    failoverOnTimeout: true,
+  })
+  assert.deepEqual(c.routing.prices, [
+    { provider: 'sim-a', country: '*', price: 0.01, currency: 'USD' },
+  ])
+  assert.deepEqual(c.routing.circuit, { failures: 3, cooldownMs: 500 })
+  assert.ok(Object.isFrozen(c.routing.routes[0]?.senders))
+})
+
+test('routes and prices in the config file, under lower-case names', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sb-config-')), 'switchboard.json')
+  writeFileSync(
+    file,
+    JSON.stringify({
+      providers: [{ name: 'sim-a', type: 'simulator' }],
+      routes: [{ match: { type: 'marketing' }, providers: ['sim-a'] }],
+      prices: [{ provider: 'sim-a', country: 'US', price: 0.0079, currency: 'USD' }],
+    }),
+  )
+  const c = loadConfig({ SWITCHBOARD_CONFIG: file })
+  assert.equal(c.providers[0]?.name, 'sim-a')
+  assert.deepEqual(c.routing.routes[0]?.match, { type: 'marketing' })
+  assert.equal(c.routing.prices[0]?.price, 0.0079)
+})
+
+test('routing problems are reported at once with every other problem', () => {
+  try {
+    loadConfig({
+      PORT: 'abc',
+      PROVIDERS: TWO_SIMULATORS,
+      ROUTES: JSON.stringify([
+        { match: { countries: ['XYZ'] }, providers: ['sim-c'] },
+        { providers: ['sim-a'], senders: [{ from: '+14155550100', mps: 1 }] },
+        { providers: ['sim-b'], senders: [{ from: '+14155550100', mps: 2 }] },
+      ]),
+      PRICES: JSON.stringify([{ provider: 'sim-c', country: 'US', price: 1, currency: 'USD' }]),
+      CIRCUIT_FAILURES: '0',
+      CIRCUIT_COOLDOWN_MS: 'soon',
+    })
+    assert.fail('expected a ConfigError')
+  } catch (err) {
+    assert.ok(err instanceof ConfigError)
+    const expected = [
+      /^PORT must be/,
+      /^ROUTES\[0\]: "match.countries" must be ISO 3166-1 alpha-2 codes \(got XYZ\)$/,
+      /^ROUTES\[0\]: "providers" names sim-c, which is not a configured instance \(sim-a, sim-b\)$/,
+      /^ROUTES\[2\]: is never used: route \[1\] before it takes every message$/,
+      /^ROUTES: sender \*+0100 has "mps" 1 in one route and 2 in another$/,
+      /^PRICES\[0\]: "provider" must name a configured instance/,
+      /^CIRCUIT_FAILURES must be an integer between 1/,
+      /^CIRCUIT_COOLDOWN_MS must be an integer/,
+    ]
+    const problems = [...err.problems].sort(
+      (a, b) => expected.findIndex((re) => re.test(a)) - expected.findIndex((re) => re.test(b)),
+    )
+    assert.equal(problems.length, expected.length, err.problems.join('\n'))
+    expected.forEach((re, i) => assert.match(problems[i] ?? '', re))
+  }
+})
+
+test('ROUTES and PRICES must be JSON', () => {
+  assert.throws(
+    () => loadConfig({ ROUTES: '[{', PRICES: 'x' }),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.problems.includes('ROUTES must be valid JSON') &&
+      err.problems.includes('PRICES must be valid JSON'),
+  )
+  assert.throws(() => loadConfig({ ROUTES: '[]' }), /ROUTES must be a non-empty JSON array/)
+})

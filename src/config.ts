@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { ConfigKey } from './config-keys.js'
+import { CONFIG_KEYS, type ConfigKey } from './config-keys.js'
 import { ConfigEntry, type ProviderBase } from './providers/provider-type.js'
 import { PROVIDER_TYPES, callbackAuth, type ProviderSettings } from './providers/registry.js'
 import {
@@ -9,6 +9,7 @@ import {
 } from './providers/simulator/simulator.type.js'
 import { maskUserInfo } from './domain/webhooks/callback-url.js'
 import { literalDestination } from './domain/webhooks/destination.js'
+import { readRouting, type RoutingConfig } from './domain/routing/routing-config.js'
 
 /**
  * The only reader of process.env. Parses every setting once at boot, reports every problem
@@ -50,8 +51,16 @@ export interface Config {
     readonly maxAttempts: number
     readonly providerTimeoutMs: number
   }
+  readonly pacing: {
+    /** REDIS_URL: the pacing schedule lives in Redis (else PostgreSQL, or memory on SQLite). */
+    readonly redisUrl: string | undefined
+    /** Added to each one-second window: jitter on the way to the provider. */
+    readonly marginMs: number
+  }
   /** Provider instances, in configured order (PROVIDERS); the simulator when none is set. */
   readonly providers: readonly ProviderSettings[]
+  /** Routes (ROUTES), prices (PRICES) and circuit breakers: docs/routing.md. */
+  readonly routing: RoutingConfig
   readonly webhooks: {
     readonly secret: string | undefined
     readonly endpoints: readonly { url: string; secret: string }[]
@@ -132,6 +141,18 @@ class Reader {
     return v ?? def
   }
 
+  /** A JSON value to be checked by its own parser; undefined when unset or not JSON. */
+  jsonValue(key: ConfigKey): unknown {
+    const raw = this.str(key)
+    if (raw === undefined) return undefined
+    try {
+      return JSON.parse(raw) as unknown
+    } catch {
+      this.problems.push(`${key} must be valid JSON`)
+      return undefined
+    }
+  }
+
   json<T>(key: ConfigKey, def: T, check: (v: unknown) => string | undefined): T {
     const raw = this.str(key)
     if (raw === undefined) return def
@@ -160,7 +181,9 @@ function readConfigFile(path: string | undefined, problems: string[]): Source {
     }
     const out: Source = {}
     for (const [k, v] of Object.entries(parsed)) {
-      out[k] = typeof v === 'string' ? v : JSON.stringify(v)
+      // `"routes": [...]` in the file is ROUTES, as the documentation writes it.
+      const key = (CONFIG_KEYS as readonly string[]).includes(k.toUpperCase()) ? k.toUpperCase() : k
+      out[key] = typeof v === 'string' ? v : JSON.stringify(v)
     }
     return out
   } catch (err) {
@@ -202,6 +225,16 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
   }
 
   const providers = readProviders(r)
+  const routing = readRouting(
+    {
+      routes: r.jsonValue('ROUTES'),
+      prices: r.jsonValue('PRICES'),
+      circuitFailures: r.int('CIRCUIT_FAILURES', 5, 1, 1_000_000),
+      circuitCooldownMs: r.int('CIRCUIT_COOLDOWN_MS', 30_000, 1),
+    },
+    providers.map((p) => p.name),
+    r.problems,
+  )
 
   const endpoints = r.json<{ url: string; secret: string }[]>(
     'WEBHOOK_ENDPOINTS',
@@ -242,6 +275,15 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     )
   }
 
+  const redisUrl = r.str('REDIS_URL')
+  if (redisUrl !== undefined && (!/^rediss?:\/\/[^/]/.test(redisUrl) || !URL.canParse(redisUrl))) {
+    r.problems.push('REDIS_URL must be a redis:// URL (redis://[:password@]host[:port][/db])')
+  } else if (redisUrl?.startsWith('rediss:')) {
+    r.problems.push(
+      'REDIS_URL: TLS (rediss://) is not supported; use redis:// on a private network',
+    )
+  }
+
   const config: Config = {
     port,
     host,
@@ -275,7 +317,9 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       maxAttempts: r.int('MAX_ATTEMPTS', 20, 1, 1000),
       providerTimeoutMs,
     },
+    pacing: { redisUrl, marginMs: r.int('PACING_MARGIN_MS', 40, 20, 1000) },
     providers,
+    routing,
     webhooks: {
       secret: webhookSecret,
       endpoints,

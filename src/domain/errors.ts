@@ -84,6 +84,7 @@ export const errors = {
     422,
     'sendAt must be a future time within limits',
   ),
+  no_route: defineError('no_route', 422, 'No route accepts this message'),
   idempotency_key_reused: defineError(
     'idempotency_key_reused',
     422,

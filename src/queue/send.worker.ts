@@ -1,21 +1,34 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
-import { analyzeBody } from '../domain/messages/encoding.js'
 import type { MessageRecord } from '../domain/messages/message.js'
-import { decideRetry } from '../domain/messages/retry.js'
 import { newId } from '../domain/ids.js'
-import type { SendResult, SmsProvider } from '../providers/provider.js'
-import type { AttemptRecord, OutcomeWrite } from '../store/message.repo.js'
+import { PriceTable } from '../domain/routing/prices.js'
+import { ProviderMonitor } from '../domain/routing/provider-monitor.js'
+import { defaultRoutes } from '../domain/routing/route.js'
+import { Router } from '../domain/routing/router.js'
+import type { RoutingConfig } from '../domain/routing/routing-config.js'
+import type { SmsProvider } from '../providers/provider.js'
+import type { OutcomeWrite } from '../store/message.repo.js'
 import type { Store } from '../store/store.js'
+import { Dispatcher, noPacing, type Dispatched, type PaceFn } from './dispatch.js'
 import { Batcher, PollingLoop } from './loop.js'
+
+export type { PaceFn } from './dispatch.js'
 
 export interface SendWorkerOptions {
   store: Store
-  /** Picks the provider for a message (routing lives in domain/routing). */
-  route: (m: MessageRecord) => SmsProvider
+  /** Provider instances by name, in configured order. */
+  providers: ReadonlyMap<string, SmsProvider>
+  /** Routes, prices and circuit settings; default: one route over every instance, in order. */
+  routing?: RoutingConfig
+  /** The instances' circuits and health (GET /v1/providers reads them); default: its own. */
+  monitor?: ProviderMonitor
+  /** Called before each send once instance and sender are chosen (see PaceFn); default: no wait. */
+  pace?: PaceFn
   config: Config['worker']
   logger: Logger
   now?: () => number
+  random?: () => number
 }
 
 /** Intake counts as busy for this long after its last commit. */
@@ -31,9 +44,16 @@ export class SendWorker {
   readonly owner = newId('wrk')
   readonly #o: SendWorkerOptions
   readonly #loop: PollingLoop
-  readonly #outcomes: Batcher<OutcomeWrite, undefined>
+  readonly #outcomes: Batcher<Dispatched, undefined>
+  readonly #dispatcher: Dispatcher
   readonly #now: () => number
+  /** Aborts pacing waits when the worker stops. */
+  readonly #stopping = new AbortController()
+  /** The circuits and health of the provider instances, as this worker sends through them. */
+  readonly monitor: ProviderMonitor
   #inflight = 0
+  /** Of `#inflight`, the sends waiting for their pacing slot: they hold no request slot. */
+  #waiting = 0
   /** When intake last committed messages, and the claim allowance while it stays busy. */
   #intakeAt = -Infinity
   #tokens = 0
@@ -49,14 +69,54 @@ export class SendWorker {
       o.config.pollMs,
       (err) => o.logger.error({ err }, 'send worker tick failed'),
     )
-    this.#outcomes = new Batcher<OutcomeWrite, undefined>(async (writes) => {
-      await o.store.tx(() => o.store.messages.recordOutcomes(this.owner, writes, this.#now()))
-      return writes.map(() => undefined)
+    const names = [...o.providers.keys()]
+    const routing = o.routing ?? {
+      routes: defaultRoutes(names),
+      configured: false,
+      prices: [],
+      circuit: { failures: 5, cooldownMs: 30_000 },
+    }
+    this.monitor = o.monitor ?? new ProviderMonitor(names, routing.circuit)
+    this.#dispatcher = new Dispatcher({
+      providers: o.providers,
+      router: new Router(routing.routes),
+      monitor: this.monitor,
+      prices: new PriceTable(routing.prices),
+      pace: o.pace ? this.#counted(o.pace) : noPacing,
+      policy: o.config,
+      providerTimeoutMs: o.config.providerTimeoutMs,
+      logger: o.logger,
+      now: this.#now,
+      ...(o.random ? { random: o.random } : {}),
+    })
+    this.#outcomes = new Batcher<Dispatched, undefined>(async (done) => {
+      const suppressions = done.flatMap((d) => (d.kind === 'final' && d.suppression) || [])
+      const writes = done.map(outcomeWrite)
+      const now = this.#now()
+      const { messages, routing: repo } = o.store
+      const owner = this.owner
+      await o.store.tx(function* () {
+        if (suppressions.length > 0) yield* repo.suppress(suppressions, now)
+        yield* messages.recordOutcomes(owner, writes, now)
+      })
+      return done.map(() => undefined)
     }, 2000)
   }
 
   start(): void {
     this.#loop.start()
+  }
+
+  /** The pacing hook, counting the sends that wait in it. */
+  #counted(pace: PaceFn): PaceFn {
+    return async (provider, sender, segments, signal) => {
+      this.#waiting++
+      try {
+        await pace(provider, sender, segments, signal)
+      } finally {
+        this.#waiting--
+      }
+    }
   }
 
   /**
@@ -94,6 +154,7 @@ export class SendWorker {
   /** Stops claiming and waits for in-flight sends to be recorded (or the timeout to pass). */
   async stop(timeoutMs: number): Promise<void> {
     await this.#loop.stop()
+    this.#stopping.abort()
     if (this.#inflight === 0) return
     await Promise.race([
       new Promise<void>((r) => (this.#idle = r)),
@@ -103,7 +164,9 @@ export class SendWorker {
 
   async #tick(): Promise<'more' | 'idle'> {
     const { batchSize, concurrency, leaseMs } = this.#o.config
-    const room = concurrency - this.#inflight
+    // Sends waiting for a pacing slot do not count: a slow sender's turn never takes the room
+    // of other senders' requests (the pacer holds at most about a second of them).
+    const room = concurrency - (this.#inflight - this.#waiting)
     if (room < Math.min(batchSize, concurrency) / 2) {
       await new Promise<void>((r) => (this.#slot = r))
       return 'more'
@@ -116,18 +179,33 @@ export class SendWorker {
     const claimed = await this.#o.store.tx(() =>
       this.#o.store.messages.claim(this.owner, limit, this.#now(), leaseMs),
     )
-    // One timeout signal per claimed batch (they start together), not one timer per send.
-    const signal = AbortSignal.timeout(this.#o.config.providerTimeoutMs)
+    if (claimed.length === 0) return 'idle'
+    // The batch shares one lease: a message may wait for pacing while its send (with its own
+    // timeout) and the record of the outcome still fit in it, then goes back to the queue.
+    const paceBudget = Math.max(0, (leaseMs - this.#o.config.providerTimeoutMs) / 2)
+    const paceSignal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(paceBudget)])
+    let suppressed: ReadonlySet<string>
+    try {
+      suppressed = await this.#o.store.routing.suppressedAmong(claimed.map((m) => m.to_number))
+    } catch (err) {
+      // The rows keep their lease and return when it ends: nothing is lost.
+      this.#o.logger.error({ err }, 'reading suppressions failed')
+      return 'more'
+    }
     for (const m of claimed) {
       this.#inflight++
-      void this.#dispatch(m, signal)
+      void this.#dispatch(m, paceSignal, suppressed)
     }
     return claimed.length === limit ? 'more' : 'idle'
   }
 
-  async #dispatch(m: MessageRecord, signal: AbortSignal): Promise<void> {
+  async #dispatch(
+    m: MessageRecord,
+    paceSignal: AbortSignal,
+    suppressed: ReadonlySet<string>,
+  ): Promise<void> {
     try {
-      await this.#outcomes.push(await this.#attempt(m, signal))
+      await this.#outcomes.push(await this.#dispatcher.dispatch(m, paceSignal, suppressed))
     } catch (err) {
       // The row keeps its lease and returns to the pool when it ends: nothing is lost.
       this.#o.logger.error({ err, messageId: m.id }, 'recording a send outcome failed')
@@ -139,86 +217,30 @@ export class SendWorker {
       if (this.#inflight === 0) this.#idle?.()
     }
   }
+}
 
-  async #attempt(m: MessageRecord, signal: AbortSignal): Promise<OutcomeWrite> {
-    const now = this.#now()
-    if (now >= m.valid_until) {
+/** The store's record of a dispatch decision. */
+function outcomeWrite(d: Dispatched): OutcomeWrite {
+  switch (d.kind) {
+    case 'sent':
       return {
-        kind: 'final',
-        id: m.id,
-        provider: null,
-        status: 'expired',
-        errorCode: 'validity_expired',
-        errorMessage: null,
+        kind: 'sent',
+        id: d.id,
+        provider: d.provider,
+        providerMessageIds: d.providerMessageIds,
+        sender: d.sender,
+        errorCode: d.errorCode,
+        errorMessage: d.errorMessage,
+        ...(d.estimatedCost ? { estimatedCost: d.estimatedCost } : {}),
+        ...(d.price ? { price: d.price } : {}),
+        ...(d.attempt ? { attempt: d.attempt } : {}),
       }
+    case 'final': {
+      const { suppression: _, attempt, ...rest } = d
+      return { ...rest, ...(attempt ? { attempt } : {}) }
     }
-    const provider = this.#o.route(m)
-    const sms = {
-      id: m.id,
-      to: m.to_number,
-      from: m.from_number,
-      body: m.smart_encoding === 1 ? analyzeBody(m.body, { smartEncoding: true }).text : m.body,
-      encoding: m.encoding,
-      segments: m.segments,
-      validUntil: m.valid_until,
-      attempt: m.attempts,
-    }
-    const startedAt = this.#now()
-    let result: SendResult
-    try {
-      result = await provider.send(sms, signal)
-    } catch (err) {
-      this.#o.logger.warn({ err, messageId: m.id, provider: provider.name }, 'provider threw')
-      result = { outcome: 'retry', code: 'provider_connection_error' }
-    }
-    const endedAt = this.#now()
-    const attempt: AttemptRecord = {
-      number: m.attempts,
-      provider: provider.name,
-      sender: sms.from,
-      startedAt,
-      endedAt,
-      outcome: result.outcome,
-      errorCode: result.outcome === 'accepted' ? null : result.code,
-      latencyMs: endedAt - startedAt,
-    }
-    switch (result.outcome) {
-      case 'accepted':
-        return {
-          kind: 'sent',
-          id: m.id,
-          provider: provider.name,
-          providerMessageIds: result.providerMessageIds,
-          sender: sms.from,
-          ...(result.price ? { price: result.price } : {}),
-          attempt,
-        }
-      case 'rejected':
-        return {
-          kind: 'final',
-          id: m.id,
-          provider: provider.name,
-          status: 'failed',
-          errorCode: result.code,
-          errorMessage: result.message ?? null,
-          attempt,
-        }
-      case 'retry':
-      case 'unknown': {
-        const d = decideRetry(
-          m,
-          {
-            outcome: 'retry',
-            code: result.code,
-            ...(result.outcome === 'retry' && result.after !== undefined
-              ? { after: result.after }
-              : {}),
-          },
-          this.#now(),
-          this.#o.config,
-        )
-        return { ...d, id: m.id, provider: provider.name, attempt }
-      }
-    }
+    case 'retry':
+    case 'release':
+      return d
   }
 }

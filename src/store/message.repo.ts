@@ -40,6 +40,9 @@ const IGNORE_DUPLICATES = ' ON CONFLICT DO NOTHING'
 const UPSERT_REFS =
   ' ON CONFLICT (provider, provider_message_id) DO UPDATE SET attempt = excluded.attempt, part = excluded.part, parts = excluded.parts WHERE provider_refs.message_id = excluded.message_id RETURNING message_id, attempt, status'
 
+/** Claim lanes in the order they are served: the priority lane first. */
+const LANES = ['transactional', 'marketing'] as const satisfies readonly MessageRecord['type'][]
+
 /** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
 export class MessageRepo {
   readonly reports: ReportRepo
@@ -97,16 +100,25 @@ export class MessageRepo {
   }
 
   /**
-   * Claims due messages for `owner`: queued or scheduled rows whose time has come, then rows
-   * whose lease expired (a crashed worker's). PostgreSQL skips rows other workers hold.
+   * Claims due messages for `owner`, the priority lane first: due transactional messages (alerts,
+   * one-time codes), then due marketing messages, then rows whose lease expired (a crashed
+   * worker's). Each lane is a walk of its own partial index in time order, so a marketing
+   * backlog never stands in front of a transactional message. PostgreSQL skips rows other
+   * workers hold.
    */
   *claim(owner: string, limit: number, now: number, leaseMs: number): TxProgram<MessageRecord[]> {
     const skip = this.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
     const set = `UPDATE messages SET status = 'sending', ${NEXT_SEQ}, lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?`
-    const claimed = (yield rows(
-      `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
-      [owner, now + leaseMs, now, now, limit],
-    )) as StoredMessage[]
+    const claimed: StoredMessage[] = []
+    for (const lane of LANES) {
+      if (claimed.length >= limit) break
+      const laneRows = (yield rows(
+        `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND type = '${lane}' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
+        [owner, now + leaseMs, now, now, limit - claimed.length],
+      )) as StoredMessage[]
+      // The lane's rows in time order (RETURNING promises none).
+      claimed.push(...laneRows.sort((a, b) => (a.next_attempt_at ?? 0) - (b.next_attempt_at ?? 0)))
+    }
     if (claimed.length < limit) {
       const reclaimed = (yield rows(
         `${set} WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?${skip}) RETURNING *`,
@@ -134,13 +146,27 @@ export class MessageRepo {
     const attempts: unknown[] = []
     const sentBy = new Map<string, Extract<OutcomeWrite, { kind: 'sent' }>>()
     for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      if (w.kind === 'release') {
+        // The claim counted an attempt that was not made: give it back.
+        const released = (yield rows(
+          `UPDATE messages SET status = 'queued', ${NEXT_SEQ}, attempts = attempts - 1, error_code = COALESCE(?, error_code), next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          [w.errorCode, w.nextAttemptAt, now, w.id, owner],
+        )) as ChangedRow[]
+        const row = released[0]
+        if (!row) continue
+        const detail = `not sent; retry at ${new Date(w.nextAttemptAt).toISOString()}`
+        changes.add(row.id, yield* fanoutRow(row, whole), 'queued', w.errorCode, detail, now)
+        continue
+      }
       if (w.attempt) pushAttempt(attempts, w.id, w.attempt)
       if (w.kind === 'sent') {
         const first = w.providerMessageIds[0] ?? null
         const cost = w.estimatedCost ?? null
         const price = w.price ?? null
+        // An unknown outcome sent no more is `sent` with its code and no provider id.
+        const errorCode = w.errorCode ?? null
         const sent = (yield rows(
-          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(?, price), price_currency = COALESCE(?, price_currency), sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
+          `UPDATE messages SET status = 'sent', ${NEXT_SEQ}, provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(?, price), price_currency = COALESCE(?, price_currency), sent_at = ?, lease_owner = NULL, lease_until = NULL, error_code = ?, error_message = ?, updated_at = ? WHERE id = ? AND lease_owner = ? AND status = 'sending' RETURNING ${returning}`,
           [
             w.provider,
             first,
@@ -150,6 +176,8 @@ export class MessageRepo {
             price?.amount ?? null,
             price?.currency ?? null,
             now,
+            errorCode,
+            w.errorMessage ?? null,
             now,
             w.id,
             owner,
@@ -157,12 +185,12 @@ export class MessageRepo {
         )) as ChangedRow[]
         let attempt = w.attempt?.number ?? sent[0]?.attempts
         if (sent[0]) {
-          changes.add(sent[0].id, yield* fanoutRow(sent[0], whole), 'sent', null, null, now)
+          changes.add(sent[0].id, yield* fanoutRow(sent[0], whole), 'sent', errorCode, null, now)
         } else {
           // A delivery report already moved it on (and wrote the `sent` step): keep its status
           // and the time the report implied, record the provider id, sender and costs.
           const kept = (yield rows(
-            'UPDATE messages SET provider = ?, provider_message_id = ?, sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(price, ?), price_currency = COALESCE(price_currency, ?), sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? RETURNING attempts',
+            'UPDATE messages SET provider = ?, provider_message_id = COALESCE(?, provider_message_id), sender = ?, estimated_cost = ?, cost_currency = ?, price = COALESCE(price, ?), price_currency = COALESCE(price_currency, ?), sent_at = COALESCE(sent_at, ?), lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ? RETURNING attempts',
             [
               w.provider,
               first,

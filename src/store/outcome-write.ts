@@ -28,8 +28,14 @@ export type OutcomeWrite =
       kind: 'sent'
       id: string
       provider: string
-      /** One provider id per part where the provider answered so, else one. */
+      /**
+       * One provider id per part where the provider answered so, else one; none when the
+       * send's outcome is unknown and it is sent no more (`errorCode`).
+       */
       providerMessageIds: readonly string[]
+      /** `provider_outcome_unknown` for such a send; else absent. */
+      errorCode?: string | null
+      errorMessage?: string | null
       /** The sender it went out through: its own `from`, else its route's sticky sender. */
       sender: string | null
       /** Segments x the price table's price for the destination, if the table has one. */
@@ -37,6 +43,15 @@ export type OutcomeWrite =
       /** The price the provider's answer reported (Vonage `message-price`). */
       price?: Price
       attempt?: AttemptRecord
+    }
+  | {
+      /** Not sent (no instance could take it, or pacing ran out of time): queued again. */
+      kind: 'release'
+      id: string
+      nextAttemptAt: number
+      /** Null keeps the message's error code (the previous attempt's). */
+      errorCode: string | null
+      attempt?: undefined
     }
   | {
       kind: 'retry'

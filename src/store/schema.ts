@@ -115,9 +115,35 @@ export interface InboundPartRow {
   received_at: number
 }
 
+/** A recipient who opted out of a sender (migration 0004_routing). */
+export interface SuppressionRow {
+  recipient: string
+  /** The sender, or `@{instance}` for an instance's default sender. */
+  sender_key: string
+  provider: string
+  error_code: string
+  created_at: number
+}
+
+/** One sending process's snapshot of one provider instance (JSON `InstanceHealth`). */
+export interface ProviderHealthRow {
+  worker: string
+  provider: string
+  snapshot: string
+  updated_at: number
+}
+
 export interface SettingRow {
   key: string
   value: string
+}
+
+/** One pacing key's booked sends (src/queue/pacing/postgres.book.ts). */
+export interface PacingRow {
+  key: string
+  /** JSON: the key's slots, `[t, n, s?]` each, in time order. */
+  slots: string
+  updated_at: number
 }
 
 export interface Database {
@@ -133,6 +159,9 @@ export interface Database {
   provider_refs: ProviderRefRow
   attempts: AttemptRow
   inbound_parts: InboundPartRow
+  suppressions: SuppressionRow
+  provider_health: ProviderHealthRow
+  pacing: PacingRow
 }
 
 /** Columns in insertion order for the hot-path multi-row message insert. */

@@ -14,6 +14,7 @@ import {
   type MessageRow,
   type WebhookAttemptRow,
 } from './schema.js'
+import { RoutingRepo } from './routing.repo.js'
 import { WebhookRepo } from './webhook.repo.js'
 import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
 
@@ -38,6 +39,7 @@ export class Store {
   readonly webhooks: WebhookRepo
   readonly jobs: JobRepo
   readonly inbound: InboundRepo
+  readonly routing: RoutingRepo
 
   constructor(
     readonly db: Db,
@@ -47,6 +49,7 @@ export class Store {
     this.webhooks = new WebhookRepo(db.dialect)
     this.jobs = new JobRepo(db.dialect)
     this.inbound = new InboundRepo(db.dialect)
+    this.routing = new RoutingRepo(db)
   }
 
   get dialect(): Db['dialect'] {

@@ -1,7 +1,13 @@
-import type { ErrorDef } from '../domain/errors.js'
+import { errors, type ErrorDef } from '../domain/errors.js'
 import type { MessageRecord } from '../domain/messages/message.js'
-import { prepareMessage, type MessagePolicy, type SendRequest } from '../domain/messages/prepare.js'
+import {
+  prepareMessage,
+  type MessagePolicy,
+  type PrepareResult,
+  type SendRequest,
+} from '../domain/messages/prepare.js'
 import { isoOf, messageJson } from '../domain/messages/present.js'
+import { countryOf, type Router } from '../domain/routing/router.js'
 import { packRows, type Submission, type SubmissionResult } from '../store/rows.js'
 import type { IdempotencyRow } from '../store/schema.js'
 
@@ -33,6 +39,8 @@ export interface MessageSubmitterDeps {
   /** Group-commit intake: resolves once the submission is durably stored. */
   readonly intake: (sub: Submission) => Promise<SubmissionResult>
   readonly policy: MessagePolicy
+  /** The routes in force: a message none accepts is refused (`no_route`), never queued. */
+  readonly router: Pick<Router, 'accepts'>
   readonly idempotencyTtlMs: number
   readonly now: () => number
 }
@@ -80,11 +88,7 @@ export class MessageSubmitter {
     req: SendRequest,
     ctx: SubmitContext,
   ): { rows: unknown[]; json: string } | Extract<SubmitOutcome, { outcome: 'invalid' }> {
-    const r = prepareMessage(req, {
-      apiKeyId: ctx.apiKeyId,
-      now: this.deps.now(),
-      policy: this.deps.policy,
-    })
+    const r = this.#prepare(req, ctx.apiKeyId, this.deps.now())
     if (!r.ok) return { outcome: 'invalid', error: r.error, details: r.details }
     return { rows: packRows([r.message]), json: messageJson(r.message) }
   }
@@ -97,7 +101,7 @@ export class MessageSubmitter {
     const messages: MessageRecord[] = []
     const data: BatchItem[] = []
     reqs.forEach((m, index) => {
-      const r = prepareMessage(m, { apiKeyId, now, policy: this.deps.policy })
+      const r = this.#prepare(m, apiKeyId, now)
       if (r.ok) {
         const x = r.message
         messages.push(x)
@@ -123,6 +127,19 @@ export class MessageSubmitter {
     })
     const body = { accepted: messages.length, failed: data.length - messages.length, data }
     return { rows: packRows(messages), json: JSON.stringify(body) }
+  }
+
+  /** Validates one request and checks that a route accepts it. */
+  #prepare(req: SendRequest, apiKeyId: string | null, now: number): PrepareResult {
+    const r = prepareMessage(req, { apiKeyId, now, policy: this.deps.policy })
+    if (!r.ok) return r
+    const m = r.message
+    if (this.deps.router.accepts({ to: m.to_number, type: m.type, from: m.from_number })) return r
+    return {
+      ok: false,
+      error: errors.no_route,
+      details: { country: countryOf(m.to_number) ?? null, type: m.type },
+    }
   }
 
   /** Stores the rows with the idempotency record of their 202 answer `json`. */

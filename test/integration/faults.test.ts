@@ -64,6 +64,9 @@ describe(`transient provider failures (${TEST_DB})`, () => {
       SIMULATOR_TRANSIENT_RATE: '0.3',
       SIMULATOR_RETRY_AFTER_MS: String(RETRY_AFTER_MS),
       SIMULATOR_SEED: '11',
+      // The only provider: runs of 5 failures are certain at 30%, and its open circuit would
+      // hold every message back for CIRCUIT_COOLDOWN_MS (routing.test.ts covers circuits).
+      CIRCUIT_FAILURES: '1000000',
     })
   })
   after(async () => {

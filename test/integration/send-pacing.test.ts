@@ -64,7 +64,7 @@ test(`dispatch is paced to its rate while intake commits, and not once intake st
   let clock = NOW
   const worker = new SendWorker({
     store,
-    route: () => provider,
+    providers: new Map([['fake', provider]]),
     config: config.worker,
     logger: pino({ level: 'silent' }),
     now: () => clock,

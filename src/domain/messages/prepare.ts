@@ -4,6 +4,7 @@ import { literalDestination } from '../webhooks/destination.js'
 import { analyzeBody } from './encoding.js'
 import type { MessageRecord } from './message.js'
 import { parsePhone } from './phone.js'
+import { parseSender } from './sender.js'
 
 /** A send request after schema validation (types are right; values are not yet checked). */
 export interface SendRequest {
@@ -43,8 +44,6 @@ export type PrepareResult =
 const BLANK = /^[\s\p{Cf}]*$/u
 /** Metadata is stored as JSON; its limit is in UTF-8 bytes. */
 const MAX_METADATA_BYTES = 4096
-const ALPHANUMERIC_SENDER = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/
-const SHORT_CODE = /^[0-9]{3,8}$/
 /** Scheduling a moment ago is allowed: client clocks drift. */
 const SEND_AT_TOLERANCE_MS = 60_000
 
@@ -78,17 +77,11 @@ export function prepareMessage(
 
   let from: string | null = null
   if (req.from !== undefined) {
-    const sender = req.from.trim()
-    if (sender.startsWith('+')) {
-      const parsed = parsePhone(sender)
-      if (!parsed.ok)
-        return fail(errors.invalid_phone_number, { field: 'from', reason: parsed.reason })
-      from = parsed.e164
-    } else if (SHORT_CODE.test(sender) || ALPHANUMERIC_SENDER.test(sender)) {
-      from = sender
-    } else {
+    const sender = parseSender(req.from)
+    if (sender.ok) from = sender.from
+    else if (sender.reason === 'invalid_sender')
       return fail(errors.invalid_sender, { field: 'from' })
-    }
+    else return fail(errors.invalid_phone_number, { field: 'from', reason: sender.phone })
   }
 
   if (req.statusCallback !== undefined && !isHttpUrl(req.statusCallback)) {

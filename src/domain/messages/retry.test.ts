@@ -64,3 +64,30 @@ test('retry, honouring Retry-After, until validity or attempts run out', () => {
   assert.equal(exhausted.kind === 'final' && exhausted.status, 'failed')
   assert.equal(exhausted.errorCode, 'max_attempts_exceeded')
 })
+
+test('a failover retries at once: no backoff and no Retry-After, still within the limits', () => {
+  const now = 1_000_000
+  const r = decideRetry(
+    { attempts: 3, valid_until: now + 500 },
+    { outcome: 'retry', code: 'provider_rate_limited', after: 5000 },
+    now,
+    policy,
+    () => 1,
+    0,
+  )
+  assert.deepEqual(r, {
+    kind: 'retry',
+    nextAttemptAt: now,
+    errorCode: 'provider_rate_limited',
+    errorMessage: null,
+  })
+  const exhausted = decideRetry(
+    { attempts: 5, valid_until: now + 60_000 },
+    { outcome: 'retry', code: 'provider_unavailable' },
+    now,
+    policy,
+    () => 1,
+    0,
+  )
+  assert.equal(exhausted.errorCode, 'max_attempts_exceeded')
+})

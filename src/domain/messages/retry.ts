@@ -33,6 +33,8 @@ export type RetryDecision =
 /**
  * What to do after a retryable provider result: try again later, or stop because the
  * validity period would run out first (expired) or the attempts are used up (failed).
+ * `delayMs` replaces the backoff (and Retry-After): 0 when another provider instance takes the
+ * next attempt at once (failover).
  */
 export function decideRetry(
   m: Pick<MessageRecord, 'attempts' | 'valid_until'>,
@@ -40,6 +42,7 @@ export function decideRetry(
   now: number,
   policy: RetryPolicy,
   random: () => number = Math.random,
+  delayMs?: number,
 ): RetryDecision {
   const last = `last error: ${result.code}`
   if (m.attempts >= policy.maxAttempts) {
@@ -50,7 +53,7 @@ export function decideRetry(
       errorMessage: last,
     }
   }
-  const delay = Math.max(result.after ?? 0, backoffDelay(m.attempts, policy, random))
+  const delay = delayMs ?? Math.max(result.after ?? 0, backoffDelay(m.attempts, policy, random))
   const next = Math.round(now + delay)
   if (next >= m.valid_until) {
     return { kind: 'final', status: 'expired', errorCode: 'validity_expired', errorMessage: last }

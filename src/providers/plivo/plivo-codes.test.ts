@@ -46,7 +46,9 @@ test('an ErrorCode Plivo does not document, or none, is a plain failure of its k
 
 test('docs/errors.md lists every Plivo ErrorCode with the code it maps to, and no other', () => {
   const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8')
-  const section = doc.slice(doc.indexOf('### Plivo'))
+  const start = doc.indexOf('### Plivo')
+  const next = doc.indexOf('\n#', start + 1)
+  const section = doc.slice(start, next === -1 ? undefined : next)
   const rows = [...section.matchAll(/^\| (\d+) \| [^|]+ \| `([a-z_]+)` \|$/gm)].map((m) => [
     m[1],
     m[2],

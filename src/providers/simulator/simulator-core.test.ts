@@ -170,6 +170,23 @@ describe('SimulatorCore rules', () => {
     assert.equal(core.acceptedCount('b'), 5)
   })
 
+  test('setRules switches the rules while it runs: a fault that comes and goes', () => {
+    const core = new SimulatorCore({ rules: [{ match: '+44', outcome: 'server_error' }] })
+    assert.equal(core.submit(submit('a', 1, '+447700900000')).kind, 'server_error')
+    core.setRules([{ match: '+', outcome: 'server_error' }])
+    assert.equal(core.submit(submit('b', 1, '+15550100')).kind, 'server_error')
+    core.setRules([])
+    assert.equal(core.submit(submit('c', 1, '+447700900000')).kind, 'accepted')
+    assert.throws(() => core.setRules([{ match: '/(/', outcome: 'timeout' }]), RangeError)
+  })
+
+  test('an opted_out rule refuses the message, counted as rejected', () => {
+    const core = new SimulatorCore({ rules: [{ match: '+1555', outcome: 'opted_out' }] })
+    assert.equal(core.submit(submit('a', 1, '+15550100')).kind, 'opted_out')
+    assert.equal(core.stats().rejected, 1)
+    assert.equal(core.acceptedCount('a'), 0)
+  })
+
   test('an undelivered rule produces an undeliverable report', (t) => {
     const { core, reports, until } = collecting(t, {
       dlrDelayMs: 1,

@@ -1,10 +1,13 @@
 import { fnv1a32, seedBits, simulatorSid, unitFloat } from './simulator-hash.js'
 import {
+  compileRules,
   resolveSimulatorOptions,
+  type CompiledRule,
   type ReportHandler,
   type ResolvedSimulatorOptions,
   type SimulatorOptions,
   type SimulatorReport,
+  type SimulatorRule,
   type TransientKind,
 } from './simulator-options.js'
 
@@ -37,6 +40,8 @@ export type SubmitOutcome =
   | { kind: 'rate_limited'; retryAfterMs: number }
   | { kind: 'timeout'; providerMessageId: string }
   | { kind: 'invalid_number' }
+  /** The recipient opted out of this sender (replied STOP): refused, and to be suppressed. */
+  | { kind: 'opted_out' }
 
 export interface SimulatorStats {
   /** Every submit, whatever its outcome. */
@@ -80,6 +85,8 @@ export const TRACKED_IDS = 200_000
 export class SimulatorCore {
   readonly #opts: ResolvedSimulatorOptions
   readonly #seedHash: number
+  /** Destination rules; {@link setRules} switches them while running (a fault that comes and goes). */
+  #rules: readonly CompiledRule[]
   #handler: ReportHandler | undefined
   /** Acceptances per message id, for the most recent TRACKED_IDS ids (bounded memory). */
   #counts = new Map<string, number>()
@@ -101,7 +108,16 @@ export class SimulatorCore {
   constructor(options: SimulatorOptions = {}) {
     this.#opts = resolveSimulatorOptions(options)
     this.#seedHash = seedBits(this.#opts.seed)
+    this.#rules = this.#opts.rules
     this.#handler = options.onReports
+  }
+
+  /**
+   * Replaces the destination rules from now on, e.g. `[{ match: '+', outcome: 'server_error' }]`
+   * to make every send fail and `[]` to recover. Throws RangeError on an invalid rule.
+   */
+  setRules(rules: readonly SimulatorRule[]): void {
+    this.#rules = compileRules(rules)
   }
 
   /** Retry-After, in milliseconds, that `rate_limited` answers carry. */
@@ -122,7 +138,7 @@ export class SimulatorCore {
     this.#attempts++
     const opts = this.#opts
     const idHash = fnv1a32(sms.id)
-    const rule = opts.rules.find((r) => r.test(sms.to))
+    const rule = this.#rules.find((r) => r.test(sms.to))
     let undelivered: boolean
     if (rule) {
       switch (rule.outcome) {
@@ -132,8 +148,9 @@ export class SimulatorCore {
           // Rule-forced timeouts still reach the provider and are reported delivered.
           return this.#transient(sms.id, rule.outcome, false)
         case 'invalid_number':
+        case 'opted_out':
           this.#rejected++
-          return { kind: 'invalid_number' }
+          return { kind: rule.outcome }
         case 'undelivered':
         case 'delivered':
           undelivered = rule.outcome === 'undelivered'
@@ -188,7 +205,7 @@ export class SimulatorCore {
    * id and the destination, due `delayMs` from now. Nothing is queued without a handler.
    */
   requeueReport(m: { id: string; to: string; providerMessageId: string }, delayMs: number): void {
-    const rule = this.#opts.rules.find((r) => r.test(m.to))
+    const rule = this.#rules.find((r) => r.test(m.to))
     const undelivered = rule
       ? rule.outcome === 'undelivered'
       : unitFloat(this.#seedHash, fnv1a32(m.id), SALT_UNDELIVERED, 0) < this.#opts.undeliveredRate

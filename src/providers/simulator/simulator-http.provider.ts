@@ -97,9 +97,14 @@ export function httpAnswerToSendResult(answer: HttpAnswer): SendResult {
     }
     case 400:
     case 422:
-      return bodyCode(answer.body) === 'invalid_number'
-        ? { outcome: 'rejected', code: 'invalid_number' }
-        : { outcome: 'rejected', code: 'provider_rejected', message: bodyCode(answer.body) }
+      switch (bodyCode(answer.body)) {
+        case 'invalid_number':
+          return { outcome: 'rejected', code: 'invalid_number' }
+        case 'opted_out':
+          return { outcome: 'rejected', code: 'recipient_opted_out', suppress: true }
+        default:
+          return { outcome: 'rejected', code: 'provider_rejected', message: bodyCode(answer.body) }
+      }
     case 401:
     case 403:
       // Refused credentials are this instance's fault, not the message's.

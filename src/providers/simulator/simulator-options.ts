@@ -9,6 +9,7 @@ export const RULE_OUTCOMES = [
   'rate_limited',
   'timeout',
   'invalid_number',
+  'opted_out',
   'undelivered',
   'delivered',
 ] as const
@@ -108,6 +109,11 @@ function nonNegative(name: string, value: number): number {
   return value
 }
 
+/** Compiles destination rules; throws RangeError on an invalid one. */
+export function compileRules(rules: readonly SimulatorRule[]): CompiledRule[] {
+  return rules.map(compileRule)
+}
+
 function compileRule(rule: SimulatorRule, index: number): CompiledRule {
   if (!(RULE_OUTCOMES as readonly string[]).includes(rule.outcome)) {
     throw new RangeError(`rules[${index}].outcome is not a known outcome`)
@@ -157,7 +163,7 @@ export function resolveSimulatorOptions(options: SimulatorOptions): ResolvedSimu
     retryAfterMs: nonNegative('retryAfterMs', options.retryAfterMs ?? 1000),
     permanentRate: rate('permanentRate', options.permanentRate),
     undeliveredRate: rate('undeliveredRate', options.undeliveredRate),
-    rules: (options.rules ?? []).map(compileRule),
+    rules: compileRules(options.rules ?? []),
     dedupe: options.dedupe ?? true,
     maxReportBatch,
     minFlushIntervalMs: nonNegative('minFlushIntervalMs', options.minFlushIntervalMs ?? 5),

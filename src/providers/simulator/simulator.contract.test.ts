@@ -176,6 +176,11 @@ runProviderContract('simulator (HTTP)', async ({ name }): Promise<ContractHarnes
         expect: { outcome: 'rejected', code: 'invalid_number' },
       },
       {
+        title: '400 opted_out',
+        answer: { status: 400, headers: JSON_TYPE, body: '{"code":"opted_out"}' },
+        expect: { outcome: 'rejected', code: 'recipient_opted_out', suppress: true },
+      },
+      {
         title: '400 bad_request',
         answer: { status: 400, headers: JSON_TYPE, body: '{"code":"bad_request"}' },
         expect: { outcome: 'rejected', code: 'provider_rejected' },

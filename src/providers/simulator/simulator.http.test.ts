@@ -38,6 +38,7 @@ describe('simulator over HTTP', () => {
         { match: '+1555001', outcome: 'rate_limited' },
         { match: '+1555002', outcome: 'timeout' },
         { match: '+1555003', outcome: 'invalid_number' },
+        { match: '+1555004', outcome: 'opted_out' },
       ],
     })
     provider = createSimulatorHttpProvider({
@@ -71,6 +72,11 @@ describe('simulator over HTTP', () => {
     assert.deepEqual(await provider.send(makeSms('+15550031'), signal()), {
       outcome: 'rejected',
       code: 'invalid_number',
+    })
+    assert.deepEqual(await provider.send(makeSms('+15550041'), signal()), {
+      outcome: 'rejected',
+      code: 'recipient_opted_out',
+      suppress: true,
     })
   })
 

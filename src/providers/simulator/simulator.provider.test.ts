@@ -15,6 +15,7 @@ describe('simulator provider (in-process)', () => {
         { match: '+1555001', outcome: 'rate_limited' },
         { match: '+1555002', outcome: 'timeout' },
         { match: '+1555003', outcome: 'invalid_number' },
+        { match: '+1555004', outcome: 'opted_out' },
       ],
     })
     const accepted = await sim.send(makeSms('+447700900123'), signal())
@@ -37,6 +38,11 @@ describe('simulator provider (in-process)', () => {
     assert.deepEqual(await sim.send(makeSms('+15550031'), signal()), {
       outcome: 'rejected',
       code: 'invalid_number',
+    })
+    assert.deepEqual(await sim.send(makeSms('+15550041'), signal()), {
+      outcome: 'rejected',
+      code: 'recipient_opted_out',
+      suppress: true,
     })
     assert.equal(sim.name, 'simulator')
     await sim.stop?.()

@@ -25,6 +25,8 @@ export function outcomeToSendResult(outcome: SubmitOutcome): SendResult {
       return { outcome: 'retry', code: 'provider_timeout' }
     case 'invalid_number':
       return { outcome: 'rejected', code: 'invalid_number' }
+    case 'opted_out':
+      return { outcome: 'rejected', code: 'recipient_opted_out', suppress: true }
   }
 }
 

@@ -143,6 +143,8 @@ export async function startSimulatorServer(opts: SimulatorServerOptions): Promis
       }
       case 'invalid_number':
         return sendJson(res, 400, { code: 'invalid_number' })
+      case 'opted_out':
+        return sendJson(res, 400, { code: 'opted_out' })
       case 'timeout': {
         // Accepted and counted by the core; the answer is never sent.
         const timer = later(timeoutHoldMs, () => res.socket?.destroy())

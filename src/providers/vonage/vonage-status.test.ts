@@ -80,7 +80,7 @@ test('receipt words: delivered and the negative words are final, every other wor
     assert.equal(classifyReceipt(word, '0').status, status, word)
     assert.equal(classifyReceipt(word.toUpperCase(), '0').status, status, word)
   }
-  for (const word of ['read', 'submitted', 'toString', '']) {
+  for (const word of ['read', 'submitted', 'toString', 'constructor', '__proto__', '']) {
     assert.deepEqual(classifyReceipt(word, '5'), { status: 'sent' }, word)
   }
   assert.deepEqual(classifyReceipt('delivered', '0'), { status: 'delivered' })
@@ -111,6 +111,7 @@ test('a negative receipt carries the code of its err-code', () => {
     assert.deepEqual(classifyReceipt('failed', errCode), { status: 'undelivered', errorCode: code })
   }
   assert.equal(classifyReceipt('rejected', '77').errorCode, 'carrier_error')
+  assert.equal(classifyReceipt('rejected', 'constructor').errorCode, 'carrier_error')
   assert.equal(classifyReceipt('expired', '0').errorCode, 'undeliverable')
   assert.equal(classifyReceipt('expired', undefined).errorCode, 'undeliverable')
 })

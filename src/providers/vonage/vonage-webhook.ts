@@ -70,11 +70,10 @@ function bodyParams(req: WebhookRequest): Params | undefined {
  * Every parameter of a callback, from its query and its body (GET, form POST or JSON POST),
  * or undefined when they cannot be read or a name is given twice.
  */
-function readParams(req: WebhookRequest, url: URL, drop?: string): Params | undefined {
+function readParams(req: WebhookRequest, url: URL): Params | undefined {
   const query = fromSearch(url.searchParams)
   const body = bodyParams(req)
   if (!query || !body) return undefined
-  if (drop !== undefined) delete query[drop]
   for (const k of Object.keys(body)) if (Object.hasOwn(query, k)) return undefined
   return { ...query, ...body }
 }
@@ -189,7 +188,7 @@ export function handleVonageWebhook(
   } else {
     const tokens = url.searchParams.getAll('token')
     if (tokens.length !== 1 || !sameSecret(tokens[0], auth.token)) return { verified: false }
-    params = readParams(req, url, 'token')
+    params = readParams(req, url)
     if (!params) throw new MalformedWebhook('Vonage callback parameters unreadable')
   }
   if (req.kind === 'status') return { verified: true, events: [toReceipt(params, now)] }

@@ -107,6 +107,11 @@ describe('Vonage send: the request as sent', () => {
     assert.equal(fake.requests.at(-1)?.params.callback, undefined)
   })
 
+  test('Vonage does not deduplicate resends: a lost answer is not resent blindly', () => {
+    assert.equal(vonage.deduplicates, false)
+    assert.equal(vonage.type, 'vonage')
+  })
+
   test('a message without a sender is refused before any request', async () => {
     const before = fake.requests.length
     const result = await vonage.send(makeSms('+447700900001'), signal())
@@ -197,7 +202,7 @@ describe('Vonage send: every answer classified, never a throw', () => {
   let vonage: SmsProvider
   before(async () => {
     fake = await startVonageFake({ apiKey: API_KEY, apiSecret: API_SECRET, receipts: 'manual' })
-    vonage = provider(fake, { timeoutMs: 400 })
+    vonage = provider(fake)
   })
   after(async () => {
     await vonage.stop?.()
@@ -269,6 +274,29 @@ describe('Vonage send: every answer classified, never a throw', () => {
       { outcome: 'unknown', code: 'provider_outcome_unknown' },
     ],
     [
+      'HTTP 200 with an empty messages list',
+      {
+        http: 200,
+        body: '{"message-count":"0","messages":[]}',
+        contentType: 'application/json',
+      },
+      { outcome: 'unknown', code: 'provider_outcome_unknown' },
+    ],
+    [
+      'HTTP 200 whose message-count disagrees with its messages',
+      {
+        http: 200,
+        body: '{"message-count":"2","messages":[{"status":"0","message-id":"A1","message-price":"0.03"}]}',
+        contentType: 'application/json',
+      },
+      { outcome: 'unknown', code: 'provider_outcome_unknown' },
+    ],
+    [
+      'HTTP 500 JSON',
+      { http: 500, body: '{"error":"boom"}', contentType: 'application/json' },
+      { outcome: 'retry', code: 'provider_unavailable' },
+    ],
+    [
       'HTTP 200 accepted without a message-id',
       {
         http: 200,
@@ -301,7 +329,9 @@ describe('Vonage send: every answer classified, never a throw', () => {
   for (const [title, answer, expected] of cases) {
     test(title, async () => {
       fake.next(answer)
-      const result = await vonage.send(sms('+447700900003', { body: 'y'.repeat(400) }), signal())
+      // The worker's time limit for a send: 1 s here.
+      const limit = AbortSignal.timeout(1000)
+      const result = await vonage.send(sms('+447700900003', { body: 'y'.repeat(400) }), limit)
       const picked = Object.fromEntries(
         Object.keys(expected).map((k) => [k, result[k as keyof typeof result]]),
       )

@@ -25,8 +25,6 @@ export interface VonageProviderOptions {
   /** Checked against `?token=` on callbacks when there is no signature secret. */
   readonly callbackToken: string
   readonly now: () => number
-  /** Per-request limit besides the worker's signal. */
-  readonly timeoutMs?: number
   /** Keep-alive connections to the API. Default 32. */
   readonly connections?: number
 }
@@ -184,7 +182,6 @@ export function classifyAttempt(attempt: HttpAttempt, nowMs: number): SendResult
 export function createVonageProvider(o: VonageProviderOptions): SmsProvider {
   const endpoint = `${o.baseUrl}/sms/json`
   const http = new HttpClient({
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.connections !== undefined ? { connections: o.connections } : {}),
   })
   const auth: VonageCallbackAuth = o.signatureSecret

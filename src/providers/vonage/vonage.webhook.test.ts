@@ -248,6 +248,7 @@ describe('Vonage callbacks with the URL token (no signature secret)', () => {
       const malformed = [
         form('status', 'status=delivered'), // no messageId
         form('status', 'messageId=ABC'), // no status
+        form('status', 'messageId=&status=delivered'), // empty id
         form('status', 'messageId=A&messageId=B&status=delivered'), // repeated
         form('inbound', 'messageId=A&to=447700900001&text=x'), // no msisdn
         form('inbound', 'messageId=A&msisdn=447700900123&to=447700900001'), // no text
@@ -258,10 +259,15 @@ describe('Vonage callbacks with the URL token (no signature secret)', () => {
         form('inbound', 'messageId=A&msisdn=1&to=2&text=x&concat=true&concat-ref=1&concat-part=1'),
         { ...form('status', '{"messageId":'), headers: { 'content-type': 'application/json' } },
         {
-          ...form('status', '{"messageId":{"x":1}}'),
+          ...form('status', '{"messageId":"A","status":"delivered","price":{"x":1}}'),
           headers: { 'content-type': 'application/json' },
         },
       ]
+      // A name both in the query and in the body is ambiguous.
+      malformed.push({
+        ...form('status', 'messageId=A&status=delivered'),
+        url: `${r.statusUrl}&status=failed`,
+      })
       for (const req of malformed) {
         assert.throws(() => r.vonage.handleWebhook?.(req), MalformedWebhook, req.rawBody.toString())
       }
