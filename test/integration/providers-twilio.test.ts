@@ -125,6 +125,35 @@ describe(`Twilio end to end through a Twilio-speaking server (${TEST_DB})`, () =
     )
   })
 
+  test('GET /v1/providers shows the instance and its callback URLs, never the auth token', async () => {
+    const res = await ts.inject({ method: 'GET', url: '/v1/providers', headers: ts.auth() })
+    assert.equal(res.statusCode, 200)
+    assert.ok(!res.body.includes(ACCOUNT.authToken), 'the auth token is not shown')
+    const [twilio] = res.json<{ data: Record<string, unknown>[] }>().data
+    assert.deepEqual(
+      {
+        name: twilio?.name,
+        type: twilio?.type,
+        settings: twilio?.settings,
+        urls: twilio?.callbackUrls,
+      },
+      {
+        name: 'twilio-us',
+        type: 'twilio',
+        settings: {
+          accountSid: ACCOUNT.accountSid,
+          authToken: 'set',
+          messagingServiceSid: SERVICE,
+          baseUrl: fake.url,
+        },
+        urls: {
+          status: `${publicUrl}/webhooks/twilio-us/status`,
+          inbound: `${publicUrl}/webhooks/twilio-us/inbound`,
+        },
+      },
+    )
+  })
+
   test('a message without from goes out through the Messaging Service', async () => {
     const to = '+14155550102'
     const id = await send({ to, body: 'no sender given' })
