@@ -1,5 +1,7 @@
 /**
- * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments] [--quick]`.
+ * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments,pacing] [--quick]`
+ * (`twilio-e2e` and `twilio-ingest` measure the Twilio adapter against a local Twilio-speaking
+ * server).
  *
  * Every server under test runs in its own child process on a fresh SQLite database in a temp
  * directory, with the in-process simulator, listening on 127.0.0.1 only; the load generator
@@ -14,25 +16,44 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js'
+import { Pool } from 'undici'
 import {
   formatProfile,
   mainThreadProfile,
   monotonicUs,
   summariseProfile,
+  threadProfiles,
   type ProfileWindow,
 } from './lib/cpuprofile.js'
 import { assertValidDestinations, batchBodies, sendBody } from './lib/load.js'
 import { REPO_ROOT, stopAll } from './lib/proc.js'
 import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
+import { startFakeProvider, worstSecond } from '../test/support/fake-provider.js'
+import { freePort, TWILIO_BENCH, TwilioFakeServer, twilioSwitchboardEnv } from './lib/twilio.js'
 
-const PARTS = ['bare', 'intake', 'batch', 'e2e', 'segments'] as const
+const PARTS = [
+  'bare',
+  'intake',
+  'batch',
+  'e2e',
+  'segments',
+  'pacing',
+  'twilio-e2e',
+  'twilio-ingest',
+] as const
 type Part = (typeof PARTS)[number]
 
 const USAGE = `npm run bench [-- options]
 
-  --only LIST       comma-separated parts: intake,batch,e2e,segments (and bare, which
-                    intake always includes because intake is reported as a ratio of it)
+  --only LIST       comma-separated parts: intake,batch,e2e,segments,pacing (and bare,
+                    which intake always includes because intake is reported as a ratio of it);
+                    pacing takes about 100 s (quick: 20 s); twilio-e2e, twilio-ingest (through
+                    the Twilio adapter and a local Twilio-speaking server). Default: all
+  --twilio-callbacks WORDS
+                    status callbacks per message in twilio-e2e, comma-separated
+                    (default sent,delivered: what Twilio sends for an SMS)
   --quick           short durations and fewer messages: a smoke run, not for the record
   --duration S      measured seconds per HTTP load run (default 10, quick 3)
   --rounds N        bare and intake alternate N times; the intake figure is the median of
@@ -52,6 +73,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     rounds: { type: 'string' },
     messages: { type: 'string' },
+    'twilio-callbacks': { type: 'string', default: 'sent,delivered' },
     role: { type: 'string', default: 'all' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -93,6 +115,8 @@ const settings = {
   e2eConcurrency: 4,
   e2eTimeoutMs: quick ? 60_000 : 180_000,
   segmentsCount: quick ? 2_000 : 10_000,
+  pacingMps: 50,
+  pacingMessages: quick ? 1_000 : 5_000,
 }
 if (!Number.isInteger(settings.durationS) || settings.durationS < 1 || settings.durationS > 60) {
   fail('--duration must be 1 to 60 seconds')
@@ -106,7 +130,8 @@ if (!Number.isInteger(m) || m < 1000 || m > 200_000 || m % settings.batchSize !=
 }
 
 /** Hard limit for the whole run; every child also stops itself a little after it. */
-const budgetMs = quick ? 5 * 60_000 : 15 * 60_000
+const pacingMs = selected.has('pacing') ? (settings.pacingMessages / settings.pacingMps) * 1200 : 0
+const budgetMs = (quick ? 5 * 60_000 : 15 * 60_000) + pacingMs
 const childMaxMs = budgetMs + 60_000
 
 const TARGETS = {
@@ -115,6 +140,10 @@ const TARGETS = {
   e2eMsgsPerSec: 5_000,
   peakRssBytes: 300 * 1024 * 1024,
   segmentsRatio: 10,
+  /** Share of the limit a backlog uses. */
+  pacingUse: 0.95,
+  twilioE2eMsgsPerSec: 5_000,
+  twilioIngestPerSec: 5_000,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,23 +289,37 @@ function printProfile(dir: string | undefined, title: string): void {
   try {
     const summary = summariseProfile(mainThreadProfile(dir), measuredWindow)
     console.log(formatProfile(`${title}, measured window only`, summary))
+    // The other threads (the background thread of `start`) that worked in the window.
+    threadProfiles(dir)
+      .slice(1)
+      .forEach((p, i) => {
+        const other = summariseProfile(p, measuredWindow, 12)
+        const idle = other.selfByArea.find((r) => r.name === '(idle)')?.pct ?? 100
+        if (idle > 90) return
+        console.log(formatProfile(`${title}, thread ${i + 2} by load, measured window only`, other))
+      })
   } catch (err) {
     console.log(`(no CPU profile for ${title}: ${(err as Error).message})`)
   }
 }
 
+/** A server role, or a role with more configuration and a fixed port (Twilio's PUBLIC_URL). */
+type ServerSpec = 'all' | 'api' | { role: 'all' | 'api'; env: Record<string, string>; port: number }
+
 async function withSwitchboard<T>(
   name: string,
   dir: string,
-  serverRole: 'all' | 'api',
+  spec: ServerSpec,
   body: (s: SwitchboardServer) => Promise<T>,
+  env: Record<string, string> = {},
 ): Promise<T> {
   const prof = profileFor(`switchboard-${name}`)
   const sqlTimingFile = prof ? join(prof, 'sql-timing') : undefined
   const server = await SwitchboardServer.start({
     dir,
-    role: serverRole,
+    ...(typeof spec === 'string' ? { role: spec } : spec),
     maxMs: childMaxMs,
+    env,
     ...(prof ? { cpuProfileDir: prof, sqlTimingFile } : {}),
   })
   durability ??= server.durability
@@ -477,16 +520,37 @@ async function runBatch(dir: string): Promise<void> {
 
 // --- (c) end to end --------------------------------------------------------------------------
 
-async function runE2e(dir: string): Promise<void> {
+/** Which provider the end-to-end run goes through. */
+interface E2eVariant {
+  /** `e2e` (the in-process simulator) or `twilio-e2e`. */
+  readonly part: 'e2e' | 'twilio-e2e'
+  readonly figure: string
+  readonly target: number
+  readonly server: ServerSpec
+  /** Printed once the server runs, when not the simulator. */
+  readonly describe?: () => void
+}
+
+async function runE2e(
+  dir: string,
+  variant: E2eVariant = {
+    part: 'e2e',
+    figure: 'end-to-end',
+    target: TARGETS.e2eMsgsPerSec,
+    server: 'all',
+  },
+): Promise<void> {
+  const tag = variant.part
   const n = settings.e2eMessages
   const batches = n / settings.batchSize
   console.log(
-    `\n[e2e] ${fmt(n)} messages in ${batches} batches (${settings.e2eConcurrency} at a time), ` +
+    `\n[${tag}] ${fmt(n)} messages in ${batches} batches (${settings.e2eConcurrency} at a time), ` +
       'until all are delivered',
   )
   assertValidDestinations(0, n)
   const bodies = batchBodies(0, batches, settings.batchSize)
-  await withSwitchboard('e2e', dir, 'all', async (s) => {
+  await withSwitchboard(tag, dir, variant.server, async (s) => {
+    variant.describe?.()
     const sim = s.config.providers[0]
     if (sim?.type === 'simulator') {
       console.log(
@@ -546,11 +610,11 @@ async function runE2e(dir: string): Promise<void> {
       const msgsPerSec = Math.round((done === undefined ? count : n) / elapsed)
       const submitS = submittedAt === undefined ? undefined : (submittedAt - t0) / 1000
       console.log(
-        `[e2e] ${fmt(count)} delivered in ${elapsed.toFixed(2)} s = ${fmt(msgsPerSec)} msg/s; ` +
+        `[${tag}] ${fmt(count)} delivered in ${elapsed.toFixed(2)} s = ${fmt(msgsPerSec)} msg/s; ` +
           `all accepted after ${submitS?.toFixed(2) ?? '?'} s; first delivered after ` +
           `${firstDeliveredAt === undefined ? '?' : ((firstDeliveredAt - t0) / 1000).toFixed(2)} s`,
       )
-      results.e2e = {
+      results[tag] = {
         messages: n,
         delivered: count,
         seconds: Math.round(elapsed * 1000) / 1000,
@@ -560,14 +624,190 @@ async function runE2e(dir: string): Promise<void> {
         completed: done !== undefined,
       }
       check(
-        'end-to-end',
+        variant.figure,
         `${fmt(msgsPerSec)} msg/s${done === undefined ? ' (timed out)' : ''}`,
-        `>= ${fmt(TARGETS.e2eMsgsPerSec)} msg/s`,
-        done !== undefined && msgsPerSec >= TARGETS.e2eMsgsPerSec,
+        `>= ${fmt(variant.target)} msg/s`,
+        done !== undefined && msgsPerSec >= variant.target,
       )
     } finally {
       db.close()
     }
+  })
+}
+
+// --- (f) Twilio ------------------------------------------------------------------------------
+
+/** The local Twilio-speaking server in its own process around `body`. */
+async function withTwilioFake<T>(
+  name: string,
+  callbacks: readonly string[],
+  body: (fake: TwilioFakeServer) => Promise<T>,
+): Promise<T> {
+  const prof = profileFor(`twilio-fake-${name}`)
+  const fake = await TwilioFakeServer.start({
+    maxMs: childMaxMs,
+    callbacks,
+    ...(prof ? { cpuProfileDir: prof } : {}),
+  })
+  try {
+    return await body(fake)
+  } finally {
+    const peak = await fake.stop()
+    twilioFakePeaks[name] = peak
+    console.log(`  twilio-fake peak RSS during ${name}: ${mb(peak)}`)
+    printProfile(prof, `twilio-fake, ${name}`)
+  }
+}
+const twilioFakePeaks: Record<string, number> = {}
+
+/** POST to `delivered` through the Twilio adapter, with signed status callbacks. */
+async function runTwilioE2e(dir: string): Promise<void> {
+  const callbacks = (flags['twilio-callbacks'] ?? '').split(',').filter(Boolean)
+  if (callbacks.at(-1) !== 'delivered') fail('--twilio-callbacks must end with delivered')
+  await withTwilioFake('e2e', callbacks, async (fake) => {
+    const port = await freePort()
+    await runE2e(dir, {
+      part: 'twilio-e2e',
+      figure: 'twilio end-to-end',
+      target: TARGETS.twilioE2eMsgsPerSec,
+      server: { role: 'all', env: twilioSwitchboardEnv(fake.url, port), port },
+      describe: () =>
+        console.log(
+          `  twilio: Switchboard -> Messages API of the local Twilio-speaking server ${fake.url} ` +
+            `-> ${callbacks.join(', ')} status callback(s) per message, signed with the twilio ` +
+            'SDK, to PUBLIC_URL',
+        ),
+    })
+  })
+}
+
+/**
+ * Signed delivery-report ingestion: `e2eMessages` messages are sent through the Twilio adapter
+ * (the fake sends no callbacks) until all read `sent`; then one signed `delivered` callback each,
+ * as Twilio sends it, over `connections` keep-alive connections. Each is answered only after it
+ * was verified and durably applied, so the time from the first to the last answer is the figure.
+ */
+async function runTwilioIngest(dir: string): Promise<void> {
+  const n = settings.e2eMessages
+  const connections = settings.connections
+  console.log(
+    `\n[twilio-ingest] ${fmt(n)} messages sent through Twilio, then ${fmt(n)} signed ` +
+      `delivered callbacks over ${connections} connections`,
+  )
+  assertValidDestinations(0, n)
+  const bodies = batchBodies(0, n / settings.batchSize, settings.batchSize)
+  await withTwilioFake('ingest', [], async (fake) => {
+    const port = await freePort()
+    const env = twilioSwitchboardEnv(fake.url, port)
+    await withSwitchboard('twilio-ingest', dir, { role: 'all', env, port }, async (s) => {
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` }
+      for (const body of bodies) {
+        const res = await fetch(`${s.url}/v1/messages/batch`, { method: 'POST', headers, body })
+        if (res.status !== 202) throw new Error(`batch answered ${res.status}: ${await res.text()}`)
+        await res.arrayBuffer()
+      }
+      const db = openReadOnly(s.dbPath)
+      try {
+        const sentCount = db.prepare("SELECT count(*) FROM messages WHERE status = 'sent'").pluck()
+        const t0 = performance.now()
+        while ((sentCount.get() as number) < n) {
+          if (performance.now() - t0 > settings.e2eTimeoutMs) {
+            throw new Error(`only ${String(sentCount.get())} of ${n} messages sent`)
+          }
+          await sleep(100)
+        }
+        console.log(
+          `  ${fmt(n)} messages sent in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        )
+        const rows = db
+          .prepare(
+            'SELECT id, provider_message_id AS sid, to_number AS "to" FROM messages WHERE status = \'sent\'',
+          )
+          .all() as { id: string; sid: string; to: string }[]
+        const publicUrl = env.PUBLIC_URL ?? ''
+        const requests = rows.map((r) => {
+          const path = `/webhooks/${TWILIO_BENCH.name}/status?ref=${r.id}`
+          const params = {
+            AccountSid: TWILIO_BENCH.accountSid,
+            ApiVersion: '2010-04-01',
+            MessageSid: r.sid,
+            MessageStatus: 'delivered',
+            MessagingServiceSid: TWILIO_BENCH.messagingServiceSid,
+            RawDlrDoneDate: '2612011200',
+            SmsSid: r.sid,
+            SmsStatus: 'delivered',
+            To: r.to,
+          }
+          const signature = getExpectedTwilioSignature(
+            TWILIO_BENCH.authToken,
+            `${publicUrl}${path}`,
+            params,
+          )
+          return {
+            path,
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'x-twilio-signature': signature,
+            },
+            body: new URLSearchParams(params).toString(),
+          }
+        })
+        const pool = new Pool(s.url, { connections, pipelining: 1 })
+        const codes: Record<string, number> = {}
+        let next = 0
+        const post = async () => {
+          while (next < requests.length) {
+            const r = requests[next++]
+            if (!r) break
+            const res = await pool.request({ method: 'POST', ...r })
+            await res.body.dump()
+            codes[res.statusCode] = (codes[res.statusCode] ?? 0) + 1
+          }
+        }
+        const fromUs = windowStart()
+        const started = performance.now()
+        await Promise.all(Array.from({ length: connections }, post))
+        const elapsed = (performance.now() - started) / 1000
+        windowEnd(fromUs)
+        await pool.close()
+        const delivered = db
+          .prepare("SELECT count(*) FROM messages WHERE status = 'delivered'")
+          .pluck()
+          .get() as number
+        const perSec = Math.round(requests.length / elapsed)
+        console.log(
+          `[twilio-ingest] ${fmt(requests.length)} callbacks in ${elapsed.toFixed(2)} s = ` +
+            `${fmt(perSec)}/s; answers ${JSON.stringify(codes)}; delivered ${fmt(delivered)}`,
+        )
+        results['twilio-ingest'] = {
+          callbacks: requests.length,
+          seconds: elapsed,
+          perSec,
+          codes,
+          delivered,
+        }
+        check(
+          'twilio callbacks non-204',
+          String(requests.length - (codes['204'] ?? 0)),
+          '0',
+          codes['204'] === requests.length,
+        )
+        check(
+          'twilio callbacks applied',
+          `${fmt(delivered)} delivered`,
+          `${fmt(n)}`,
+          delivered === n,
+        )
+        check(
+          'twilio ingestion',
+          `${fmt(perSec)} callbacks/s`,
+          `>= ${fmt(TARGETS.twilioIngestPerSec)}/s`,
+          perSec >= TARGETS.twilioIngestPerSec && delivered === n,
+        )
+      } finally {
+        db.close()
+      }
+    })
   })
 }
 
@@ -590,6 +830,86 @@ async function runSegments(): Promise<void> {
     `>= ${TARGETS.segmentsRatio}x, identical`,
     r.ratio >= TARGETS.segmentsRatio && r.identical,
   )
+}
+
+// --- (f) pacing ------------------------------------------------------------------------------
+
+/**
+ * A sender limited to `pacingMps` (its route's only sender) with a backlog of `pacingMessages`
+ * one-segment messages, measured where the requests arrive: a local gateway speaking the
+ * simulator's HTTP API. The achieved rate is over the whole run (first to last arrival); the worst second is
+ * the most arrivals any sliding one-second window holds.
+ */
+async function runPacing(dir: string): Promise<void> {
+  const mps = settings.pacingMps
+  const n = settings.pacingMessages
+  console.log(
+    `\n[pacing] ${fmt(n)} messages queued at once for a ${mps} mps sender ` +
+      `(about ${Math.round(n / mps)} s), measured at the provider`,
+  )
+  const gateway = await startFakeProvider()
+  try {
+    // One route whose one sender is limited: every message goes out from it (sticky sender).
+    const sender = '+14155550100'
+    const env = {
+      PROVIDERS: JSON.stringify([gateway.entry('paced')]),
+      ROUTES: JSON.stringify([{ providers: ['paced'], senders: [{ from: sender, mps }] }]),
+    }
+    await withSwitchboard(
+      'pacing',
+      dir,
+      'all',
+      async (s) => {
+        const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` }
+        assertValidDestinations(0, n)
+        for (const body of batchBodies(0, n / settings.batchSize, settings.batchSize)) {
+          const res = await fetch(`${s.url}/v1/messages/batch`, { method: 'POST', headers, body })
+          if (res.status !== 202)
+            throw new Error(`batch answered ${res.status}: ${await res.text()}`)
+        }
+        const deadline = performance.now() + (n / mps) * 1500 + 30_000
+        while (gateway.arrivals.length < n && performance.now() < deadline) await sleep(200)
+        const times = gateway.arrivals.map((a) => a.at).sort((a, b) => a - b)
+        const count = times.length
+        const seconds = ((times.at(-1) ?? 0) - (times[0] ?? 0)) / 1000
+        const rate = count > 1 ? (count - 1) / seconds : 0
+        const worst = worstSecond(gateway.arrivals)
+        const unique = new Set(gateway.arrivals.map((a) => a.id)).size
+        const fromSender = gateway.arrivals.filter((a) => a.from === sender).length
+        // A gap of one and a half spacings or more: a slot nobody used (a send that woke late
+        // and booked again, or a backlog that did not come back in time).
+        const spacing = (1000 + s.config.pacing.marginMs) / mps
+        const missed = times.slice(1).filter((x, i) => x - (times[i] ?? x) >= 1.5 * spacing).length
+        console.log(
+          `[pacing] ${fmt(count)} arrivals (${fmt(unique)} distinct) in ${seconds.toFixed(2)} s = ` +
+            `${rate.toFixed(2)} per second (${((rate / mps) * 100).toFixed(1)}% of ${mps}); ` +
+            `worst one-second window ${worst}; ${missed} gaps of 1.5 slots or more`,
+        )
+        results.pacing = {
+          mps,
+          messages: n,
+          arrived: count,
+          distinct: unique,
+          seconds: Math.round(seconds * 1000) / 1000,
+          ratePerSec: Math.round(rate * 100) / 100,
+          useOfLimit: Math.round((rate / mps) * 1000) / 1000,
+          worstSecond: worst,
+          marginMs: s.config.pacing.marginMs,
+          missedSlotGaps: missed,
+        }
+        check(
+          'pacing rate',
+          `${rate.toFixed(2)}/s = ${((rate / mps) * 100).toFixed(1)}% of ${mps} mps`,
+          `>= ${TARGETS.pacingUse * 100}%`,
+          count === n && unique === n && fromSender === n && rate >= TARGETS.pacingUse * mps,
+        )
+        check('pacing worst second', String(worst), `<= ${mps}`, worst <= mps)
+      },
+      env,
+    )
+  } finally {
+    await gateway.close()
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -664,6 +984,10 @@ async function main(): Promise<void> {
     if (selected.has('batch')) await runBatch(join(tmp, 'batch'))
     if (selected.has('e2e')) await runE2e(join(tmp, 'e2e'))
     if (selected.has('segments')) await runSegments()
+    if (selected.has('pacing')) await runPacing(join(tmp, 'pacing'))
+    if (selected.has('twilio-e2e')) await runTwilioE2e(join(tmp, 'twilio-e2e'))
+    if (selected.has('twilio-ingest')) await runTwilioIngest(join(tmp, 'twilio-ingest'))
+    if (Object.keys(twilioFakePeaks).length > 0) results.twilioFakePeakRss = twilioFakePeaks
   } catch (err) {
     failed = err instanceof Error ? err : new Error(String(err))
   } finally {

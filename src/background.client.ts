@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import type { InstanceHealth } from './domain/routing/provider-monitor.js'
 import type { ProviderEvent } from './providers/provider.js'
+import { Batcher } from './queue/loop.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
 
 /** What the background thread is started with (structured-cloned into it). */
@@ -17,8 +18,9 @@ export interface ThreadData {
 /** Requests to the thread; each `id` is answered by one `done` or `failed`. */
 export type ToThread =
   | { t: 'submit'; id: number; subs: Submission[] }
-  | { t: 'ingest'; id: number; provider: string; events: ProviderEvent[] }
   | { t: 'health'; id: number }
+  /** The events of several webhooks, each group one provider's, applied together. */
+  | { t: 'ingest'; id: number; groups: IngestGroup[] }
   | { t: 'stop' }
 
 export type FromThread =
@@ -26,6 +28,12 @@ export type FromThread =
   | { t: 'done'; id: number; value: unknown }
   | { t: 'failed'; id: number; message: string }
   | { t: 'stopped' }
+
+/** One webhook's events, for the provider instance that sent them. */
+export interface IngestGroup {
+  provider: string
+  events: ProviderEvent[]
+}
 
 type Call = ToThread extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never
 
@@ -95,6 +103,19 @@ export class BackgroundThread {
   #stopping = false
   #exited = false
   #stopped: Promise<void> | undefined
+  /**
+   * Webhooks travel to the thread together (a message per webhook cost the HTTP thread more
+   * than verifying it): two messages at most are in flight, and what arrives meanwhile goes in
+   * the next. Each webhook resolves when all of its message are durable.
+   */
+  readonly #ingests = new Batcher<IngestGroup, undefined>(
+    async (groups) => {
+      await this.#call({ t: 'ingest', groups })
+      return groups.map(() => undefined)
+    },
+    512,
+    2,
+  )
 
   private constructor(
     worker: Worker,
@@ -147,7 +168,7 @@ export class BackgroundThread {
 
   /** Applies provider events (delivery reports, inbound) there; resolves once durable. */
   async ingest(provider: string, events: readonly ProviderEvent[]): Promise<void> {
-    await this.#call({ t: 'ingest', provider, events: [...events] })
+    await this.#ingests.push({ provider, events: [...events] })
   }
 
   /** The provider instances' health and circuits, as the thread that sends sees them. */

@@ -51,7 +51,9 @@ try {
         )
         break
       case 'ingest':
-        void answer(m.id, reports.ingest(m.provider, m.events))
+        // Applied together (the ingestor batches their reports); if one group fails, every
+        // webhook of the message is answered 5xx and its provider sends it again.
+        void answer(m.id, Promise.all(m.groups.map((g) => reports.ingest(g.provider, g.events))))
         break
       case 'health':
         void answer(m.id, Promise.resolve(background.providerHealth()))

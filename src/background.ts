@@ -5,6 +5,8 @@ import type { SmsProvider } from './providers/provider.js'
 import { JobWorker } from './queue/job.worker.js'
 import { jobCatalog } from './queue/jobs/catalog.js'
 import type { ReportIngestor } from './queue/report.ingestor.js'
+import { senderLimits } from './domain/routing/route.js'
+import { createPacer, pacingLimits } from './queue/pacing/create-pacer.js'
 import { SendWorker, type PaceFn } from './queue/send.worker.js'
 import { WebhookWorker, type WebhookWorkerOptions } from './queue/webhook.worker.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
@@ -19,7 +21,10 @@ export interface BackgroundOptions {
   logger: Logger
   /** Secrets that sign outbound webhooks, read from the database. */
   signingKeys: WebhookWorkerOptions['keys']
-  /** The pacing hook before each send (src/queue/dispatch.ts PaceFn); default: no wait. */
+  /**
+   * The pacing hook before each send (src/queue/dispatch.ts PaceFn); default: the pacer of the
+   * configured limits (src/queue/pacing), or none when nothing is limited.
+   */
   pace?: PaceFn
   now: () => number
 }
@@ -47,11 +52,16 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
   for (const p of o.providers.values()) {
     await p.start?.(o.reports.sink, providerRecords(store.db, p.name))
   }
+  // Instances limit with PROVIDERS' `mps`, senders with the routes' `senders`.
+  const limits = pacingLimits(config, senderLimits(config.routing.routes).limits)
+  const pacer = o.pace ? undefined : createPacer(config, store, limits, logger)
+  if (pacer) logger.info({ schedule: pacer.book.kind }, 'pacing sends')
+  const pace = o.pace ?? pacer?.take.bind(pacer)
   const sendWorker = new SendWorker({
     store,
     providers: o.providers,
     routing: config.routing,
-    ...(o.pace ? { pace: o.pace } : {}),
+    ...(pace ? { pace } : {}),
     config: config.worker,
     logger,
     now,
@@ -97,6 +107,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
       await sendWorker.stop(config.shutdownTimeoutMs)
       await webhookWorker.stop()
       await jobWorker.stop()
+      await pacer?.book.close()
       for (const p of o.providers.values()) await p.stop?.()
     },
   }

@@ -51,6 +51,12 @@ export interface Config {
     readonly maxAttempts: number
     readonly providerTimeoutMs: number
   }
+  readonly pacing: {
+    /** REDIS_URL: the pacing schedule lives in Redis (else PostgreSQL, or memory on SQLite). */
+    readonly redisUrl: string | undefined
+    /** Added to each one-second window: jitter on the way to the provider. */
+    readonly marginMs: number
+  }
   /** Provider instances, in configured order (PROVIDERS); the simulator when none is set. */
   readonly providers: readonly ProviderSettings[]
   /** Routes (ROUTES), prices (PRICES) and circuit breakers: docs/routing.md. */
@@ -269,6 +275,15 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     )
   }
 
+  const redisUrl = r.str('REDIS_URL')
+  if (redisUrl !== undefined && (!/^rediss?:\/\/[^/]/.test(redisUrl) || !URL.canParse(redisUrl))) {
+    r.problems.push('REDIS_URL must be a redis:// URL (redis://[:password@]host[:port][/db])')
+  } else if (redisUrl?.startsWith('rediss:')) {
+    r.problems.push(
+      'REDIS_URL: TLS (rediss://) is not supported; use redis:// on a private network',
+    )
+  }
+
   const config: Config = {
     port,
     host,
@@ -302,6 +317,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       maxAttempts: r.int('MAX_ATTEMPTS', 20, 1, 1000),
       providerTimeoutMs,
     },
+    pacing: { redisUrl, marginMs: r.int('PACING_MARGIN_MS', 40, 20, 1000) },
     providers,
     routing,
     webhooks: {

@@ -83,18 +83,25 @@ function top(map: Map<string, number>, msPerHit: number, total: number, n: numbe
     }))
 }
 
-/** The busiest thread's profile (most non-idle samples) among the .cpuprofile files in `dir`. */
-export function mainThreadProfile(dir: string): CpuProfile {
-  let best: { p: CpuProfile; busy: number } | undefined
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
-    const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile
-    const busy = p.nodes
+/** Every thread's profile among the .cpuprofile files in `dir`, the busiest first. */
+export function threadProfiles(dir: string): CpuProfile[] {
+  const busy = (p: CpuProfile) =>
+    p.nodes
       .filter((n) => n.callFrame.functionName !== '(idle)')
       .reduce((s, n) => s + (n.hitCount ?? 0), 0)
-    if (!best || busy > best.busy) best = { p, busy }
-  }
+  return readdirSync(dir)
+    .filter((x) => x.endsWith('.cpuprofile'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile)
+    .map((p) => ({ p, busy: busy(p) }))
+    .sort((a, b) => b.busy - a.busy)
+    .map((x) => x.p)
+}
+
+/** The busiest thread's profile (most non-idle samples) among the .cpuprofile files in `dir`. */
+export function mainThreadProfile(dir: string): CpuProfile {
+  const best = threadProfiles(dir)[0]
   if (!best) throw new Error(`no .cpuprofile in ${dir}`)
-  return best.p
+  return best
 }
 
 /**

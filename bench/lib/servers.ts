@@ -32,13 +32,20 @@ export interface StartOptions {
   sqlTimingFile?: string
   /** More node flags, for diagnostics (e.g. `--heapsnapshot-signal=SIGUSR1`). */
   nodeArgs?: string[]
+  /** More configuration (`PROVIDERS`, `PUBLIC_URL`...), over the defaults below. */
+  env?: Record<string, string>
+  /** Listen on this port instead of a free one (a `PUBLIC_URL` must name it beforehand). */
+  port?: number
 }
 
 function profileArgs(dir: string | undefined): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []
 }
 
-/** A running Switchboard (`dist/cli/run.js start`, as `npm start` runs it) on SQLite with the in-process simulator. */
+/**
+ * A running Switchboard (`dist/cli/run.js start`, as `npm start` runs it) on SQLite with the
+ * in-process simulator, or the providers `env` configures.
+ */
 export class SwitchboardServer {
   readonly rss: RssSampler
 
@@ -60,7 +67,7 @@ export class SwitchboardServer {
       ...process.env,
       BENCH_SQL_TIMING_FILE: o.sqlTimingFile ?? '',
       DATABASE_URL: `sqlite:${dbPath}`,
-      PORT: '0',
+      PORT: String(o.port ?? 0),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '2000',
@@ -68,6 +75,9 @@ export class SwitchboardServer {
       SWITCHBOARD_CONFIG: '',
       SIMULATOR_URL: '',
       WEBHOOK_ENDPOINTS: '',
+      PROVIDERS: '',
+      PUBLIC_URL: '',
+      ...o.env,
     }
     const config = loadConfig(env)
     if (config.database.kind !== 'sqlite') throw new Error('expected the SQLite store')

@@ -52,6 +52,8 @@ export class SendWorker {
   /** The circuits and health of the provider instances, as this worker sends through them. */
   readonly monitor: ProviderMonitor
   #inflight = 0
+  /** Of `#inflight`, the sends waiting for their pacing slot: they hold no request slot. */
+  #waiting = 0
   /** When intake last committed messages, and the claim allowance while it stays busy. */
   #intakeAt = -Infinity
   #tokens = 0
@@ -80,7 +82,7 @@ export class SendWorker {
       router: new Router(routing.routes),
       monitor: this.monitor,
       prices: new PriceTable(routing.prices),
-      pace: o.pace ?? noPacing,
+      pace: o.pace ? this.#counted(o.pace) : noPacing,
       policy: o.config,
       providerTimeoutMs: o.config.providerTimeoutMs,
       logger: o.logger,
@@ -103,6 +105,18 @@ export class SendWorker {
 
   start(): void {
     this.#loop.start()
+  }
+
+  /** The pacing hook, counting the sends that wait in it. */
+  #counted(pace: PaceFn): PaceFn {
+    return async (provider, sender, segments, signal) => {
+      this.#waiting++
+      try {
+        await pace(provider, sender, segments, signal)
+      } finally {
+        this.#waiting--
+      }
+    }
   }
 
   /**
@@ -150,7 +164,9 @@ export class SendWorker {
 
   async #tick(): Promise<'more' | 'idle'> {
     const { batchSize, concurrency, leaseMs } = this.#o.config
-    const room = concurrency - this.#inflight
+    // Sends waiting for a pacing slot do not count: a slow sender's turn never takes the room
+    // of other senders' requests (the pacer holds at most about a second of them).
+    const room = concurrency - (this.#inflight - this.#waiting)
     if (room < Math.min(batchSize, concurrency) / 2) {
       await new Promise<void>((r) => (this.#slot = r))
       return 'more'

@@ -40,6 +40,9 @@ const IGNORE_DUPLICATES = ' ON CONFLICT DO NOTHING'
 const UPSERT_REFS =
   ' ON CONFLICT (provider, provider_message_id) DO UPDATE SET attempt = excluded.attempt, part = excluded.part, parts = excluded.parts WHERE provider_refs.message_id = excluded.message_id RETURNING message_id, attempt, status'
 
+/** Claim lanes in the order they are served: the priority lane first. */
+const LANES = ['transactional', 'marketing'] as const satisfies readonly MessageRecord['type'][]
+
 /** Message repository: every multi-statement write, as dialect-neutral transaction programs. */
 export class MessageRepo {
   readonly reports: ReportRepo
@@ -97,16 +100,25 @@ export class MessageRepo {
   }
 
   /**
-   * Claims due messages for `owner`: queued or scheduled rows whose time has come, then rows
-   * whose lease expired (a crashed worker's). PostgreSQL skips rows other workers hold.
+   * Claims due messages for `owner`, the priority lane first: due transactional messages (alerts,
+   * one-time codes), then due marketing messages, then rows whose lease expired (a crashed
+   * worker's). Each lane is a walk of its own partial index in time order, so a marketing
+   * backlog never stands in front of a transactional message. PostgreSQL skips rows other
+   * workers hold.
    */
   *claim(owner: string, limit: number, now: number, leaseMs: number): TxProgram<MessageRecord[]> {
     const skip = this.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : ''
     const set = `UPDATE messages SET status = 'sending', ${NEXT_SEQ}, lease_owner = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?`
-    const claimed = (yield rows(
-      `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
-      [owner, now + leaseMs, now, now, limit],
-    )) as StoredMessage[]
+    const claimed: StoredMessage[] = []
+    for (const lane of LANES) {
+      if (claimed.length >= limit) break
+      const laneRows = (yield rows(
+        `${set} WHERE id IN (SELECT id FROM messages WHERE status IN ('queued', 'scheduled') AND type = '${lane}' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${skip}) RETURNING *`,
+        [owner, now + leaseMs, now, now, limit - claimed.length],
+      )) as StoredMessage[]
+      // The lane's rows in time order (RETURNING promises none).
+      claimed.push(...laneRows.sort((a, b) => (a.next_attempt_at ?? 0) - (b.next_attempt_at ?? 0)))
+    }
     if (claimed.length < limit) {
       const reclaimed = (yield rows(
         `${set} WHERE id IN (SELECT id FROM messages WHERE status = 'sending' AND lease_until <= ? ORDER BY lease_until LIMIT ?${skip}) RETURNING *`,

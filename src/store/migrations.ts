@@ -253,7 +253,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
         // Existing provider ids: one part each, of the attempt that recorded them. An id seen
         // twice (an inbound webhook stored again before this version) keeps its first message.
-        await sql`INSERT INTO provider_refs (provider, provider_message_id, message_id, attempt, part, parts, status) SELECT provider, provider_message_id, id, attempts, 1, 1, CASE WHEN status IN ('sent', 'delivered', 'undelivered', 'failed') THEN status ELSE NULL END FROM messages WHERE provider IS NOT NULL AND provider_message_id IS NOT NULL ORDER BY id ON CONFLICT DO NOTHING`.execute(
+        await sql`INSERT INTO provider_refs (provider, provider_message_id, message_id, attempt, part, parts, status) SELECT provider, provider_message_id, id, attempts, 1, 1, CASE WHEN status IN ('sent', 'delivered', 'undelivered', 'failed', 'received') THEN status ELSE NULL END FROM messages WHERE provider IS NOT NULL AND provider_message_id IS NOT NULL ORDER BY id ON CONFLICT DO NOTHING`.execute(
           db,
         )
         // Reports match on provider_refs now: the messages index would only cost every send.
@@ -319,6 +319,27 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('snapshot', 'text', (c) => c.notNull())
           .addColumn('updated_at', big, (c) => c.notNull())
           .addPrimaryKeyConstraint('provider_health_pk', ['worker', 'provider'])
+          .execute()
+      },
+    },
+    '0005_pacing': {
+      async up(db: Kysely<unknown>) {
+        // Claims serve the priority lane first: one partial index per lane, each walked in time
+        // order, so transactional messages are found at once behind any marketing backlog.
+        await db.schema.dropIndex('messages_due').execute()
+        await sql`CREATE INDEX messages_due_transactional ON messages (next_attempt_at) WHERE status IN ('queued', 'scheduled') AND type = 'transactional'`.execute(
+          db,
+        )
+        await sql`CREATE INDEX messages_due_marketing ON messages (next_attempt_at) WHERE status IN ('queued', 'scheduled') AND type = 'marketing'`.execute(
+          db,
+        )
+        // The pacing schedule shared by worker processes (src/queue/pacing): per provider
+        // instance or sender, the sends booked in the last second and the next one.
+        await db.schema
+          .createTable('pacing')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('slots', 'text', (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
           .execute()
       },
     },

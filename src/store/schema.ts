@@ -138,6 +138,14 @@ export interface SettingRow {
   value: string
 }
 
+/** One pacing key's booked sends (src/queue/pacing/postgres.book.ts). */
+export interface PacingRow {
+  key: string
+  /** JSON: the key's slots, `[t, n, s?]` each, in time order. */
+  slots: string
+  updated_at: number
+}
+
 export interface Database {
   messages: MessageRow
   message_events: MessageEventRow
@@ -153,6 +161,7 @@ export interface Database {
   inbound_parts: InboundPartRow
   suppressions: SuppressionRow
   provider_health: ProviderHealthRow
+  pacing: PacingRow
 }
 
 /** Columns in insertion order for the hot-path multi-row message insert. */

@@ -2,18 +2,18 @@
 // (or drop one) because their claims overlap.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import pg from 'pg'
 import {
   startSimulatorServer,
   type SimulatorServer,
 } from '../../src/providers/simulator/simulator.server.js'
-import { freshDatabase, PG_URL, TEST_DB } from '../support/harness.js'
+import { freshDatabase, TEST_DB } from '../support/harness.js'
 import {
   apiClient,
   createAdminKey,
   freePort,
   spawnSwitchboard,
   waitReady,
+  waitWorkersConnected,
   withDb,
   type SwitchboardProcess,
 } from '../support/processes.js'
@@ -184,25 +184,3 @@ describe('two workers on one PostgreSQL database', { skip }, () => {
     }
   })
 })
-
-/** Both worker processes have opened their database connections (they boot in parallel). */
-async function waitWorkersConnected(workers: SwitchboardProcess[]): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL })
-  await client.connect()
-  try {
-    const deadline = Date.now() + 30_000
-    for (;;) {
-      const res = await client.query<{ application_name: string }>(
-        'SELECT DISTINCT application_name FROM pg_stat_activity WHERE application_name = ANY($1)',
-        [workers.map((w) => w.name)],
-      )
-      if (res.rows.length === workers.length) return
-      if (Date.now() > deadline) {
-        throw new Error(`workers not connected:\n${workers.map((w) => w.output()).join('\n')}`)
-      }
-      await new Promise((r) => setTimeout(r, 100))
-    }
-  } finally {
-    await client.end()
-  }
-}

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { closedPort } from '../../src/providers/test-upstream.js'
 import { createMessageProblems } from '../support/fakes/twilio-openapi.js'
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js'
 import { TwilioFake, twilioError, type SentCallback } from '../support/fakes/twilio.server.js'
 import { startTestSwitchboard, TEST_DB, waitFor, type TestSwitchboard } from '../support/harness.js'
 
@@ -73,7 +74,7 @@ describe(`Twilio end to end through a Twilio-speaking server (${TEST_DB})`, () =
         const m = await get(id)
         return m.status === status ? m : undefined
       },
-      10_000,
+      30_000,
       `${id} ${status}`,
     )
   const callbacksOf = async (sid: string | null, count: number): Promise<SentCallback[]> => {
@@ -176,7 +177,7 @@ describe(`Twilio end to end through a Twilio-speaking server (${TEST_DB})`, () =
         const m = await get(id)
         return m.status === 'queued' && m.errorCode === 'provider_rate_limited' ? m : undefined
       },
-      10_000,
+      30_000,
       'the rate-limited send recorded',
     )
     fake.answerFor(to, undefined)
@@ -210,6 +211,40 @@ describe(`Twilio end to end through a Twilio-speaking server (${TEST_DB})`, () =
       after.events.map((e) => e.status),
       ['queued', 'sending', 'sent', 'delivered'],
     )
+  })
+
+  test('callbacks that arrive together are each verified and applied', async () => {
+    // Sixty messages whose callbacks the fake holds back; then all their callbacks at once,
+    // as Twilio sends them under load: the HTTP thread hands them on together.
+    const tos = Array.from({ length: 60 }, (_, i) => `+1415555${String(2000 + i)}`)
+    for (const to of tos) fake.reportFor(to, [])
+    const ids = await Promise.all(tos.map((to) => send({ to, from: FROM, body: `n ${to}` })))
+    const sent = await Promise.all(ids.map((id) => untilStatus(id, 'sent')))
+    const answers = await Promise.all(
+      sent.map(async (m) => {
+        const url = `${publicUrl}/webhooks/twilio-us/status?ref=${m.id}`
+        const params = {
+          AccountSid: ACCOUNT.accountSid,
+          ApiVersion: '2010-04-01',
+          MessageSid: m.providerMessageId ?? '',
+          MessageStatus: 'delivered',
+          SmsSid: m.providerMessageId ?? '',
+          SmsStatus: 'delivered',
+        }
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-twilio-signature': getExpectedTwilioSignature(ACCOUNT.authToken, url, params),
+          },
+          body: new URLSearchParams(params),
+        })
+        return res.status
+      }),
+    )
+    assert.deepEqual(new Set(answers), new Set([204]))
+    const after = await Promise.all(ids.map(get))
+    assert.deepEqual(new Set(after.map((m) => m.status)), new Set(['delivered']))
   })
 
   const inboundUrl = () => `${publicUrl}/webhooks/twilio-us/inbound`

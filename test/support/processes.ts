@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import { Agent, request } from 'undici'
 import { loadConfig } from '../../src/config.js'
 import { createApiKey } from '../../src/usecases/api-keys.js'
@@ -11,6 +12,7 @@ import { openDb, type Db } from '../../src/store/db.js'
 import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { Store } from '../../src/store/store.js'
 import { CONFIG_KEYS } from '../../src/config-keys.js'
+import { PG_URL } from './harness.js'
 
 /** The repository root: children run `src/cli/run.ts` from here. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -187,5 +189,30 @@ export function apiClient(baseUrl: string, apiKey: string, connections = 16) {
       }
     },
     close: () => agent.close(),
+  }
+}
+
+/**
+ * Worker processes (spawned with `PGAPPNAME` set to their name) have opened their PostgreSQL
+ * connections: they boot in parallel, and a test starts its load once all of them take part.
+ */
+export async function waitWorkersConnected(workers: SwitchboardProcess[]): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_URL })
+  await client.connect()
+  try {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const res = await client.query<{ application_name: string }>(
+        'SELECT DISTINCT application_name FROM pg_stat_activity WHERE application_name = ANY($1)',
+        [workers.map((w) => w.name)],
+      )
+      if (res.rows.length === workers.length) return
+      if (Date.now() > deadline) {
+        throw new Error(`workers not connected:\n${workers.map((w) => w.output()).join('\n')}`)
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  } finally {
+    await client.end()
   }
 }

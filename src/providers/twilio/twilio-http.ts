@@ -4,16 +4,6 @@ import type { TwilioAnswer } from './twilio-errors.js'
 /** Enough for any Messages API answer; more is not read (an HTML page, a runaway body). */
 const MAX_BODY_BYTES = 256 * 1024
 
-/** Error codes of failures before anything reached the provider. */
-const NOT_CONNECTED = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-])
-
 function errorCode(err: unknown): string | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code
@@ -76,16 +66,15 @@ export function postForm(
     if (signal.aborted) return finish({ kind: 'not_sent', reason: 'timeout', detail: 'timeout' })
     signal.addEventListener('abort', onAbort, { once: true })
 
-    const markSent = (): void => {
-      sent = true
-    }
-    const handler: Dispatcher.DispatchHandler & { onRequestSent(): void } = {
+    const handler: Dispatcher.DispatchHandler = {
       onConnect(abort) {
         abortRequest = abort
         if (settled) abort(new Error('send aborted'))
       },
-      onBodySent: markSent,
-      onRequestSent: markSent,
+      // Called once the (Buffer) body is written to the socket: from here Twilio may have it.
+      onBodySent() {
+        sent = true
+      },
       onHeaders(statusCode, rawHeaders) {
         if (statusCode < 200) return true // 1xx: the final answer follows
         status = statusCode
@@ -107,12 +96,8 @@ export function postForm(
       onError(err) {
         const code = errorCode(err)
         const detail = code !== undefined && SAFE_DETAIL.test(code) ? code : 'network error'
-        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-          return failed('timeout', detail)
-        }
-        if (code !== undefined && NOT_CONNECTED.has(code)) {
-          return finish({ kind: 'not_sent', reason: 'connection', detail })
-        }
+        // Before the request was written this is a connection failure (refused, DNS, reset);
+        // after, undici's own timeouts included, the answer was lost (see `failed`).
         failed('connection', detail)
       },
     }

@@ -61,7 +61,7 @@ test('every problem of a twilio entry is reported at once', () => {
     problems(
       entry({
         accountSid: 'AC123',
-        messagingServiceSid: 'PN123',
+        messagingServiceSid: 'MG123',
         baseUrl: 'http://api.twilio.com',
         authtoken: 'typo',
       }),

@@ -132,7 +132,7 @@ export class TwilioFake {
   readonly #reports = new Map<string, CallbackStep[]>()
   readonly #sockets = new Set<Socket>()
   readonly #timers = new Set<NodeJS.Timeout>()
-  readonly #agent = new Agent({ connections: 64, keepAliveTimeout: 10_000 })
+  readonly #agent = new Agent({ connections: 256, keepAliveTimeout: 10_000 })
   readonly #server = createServer({ keepAliveTimeout: 30_000 }, (req, res) =>
     this.#onRequest(req, res),
   )
