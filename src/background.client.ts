@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
+import type { InstanceHealth } from './domain/routing/provider-monitor.js'
 import type { ProviderEvent } from './providers/provider.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
 
@@ -17,6 +18,7 @@ export interface ThreadData {
 export type ToThread =
   | { t: 'submit'; id: number; subs: Submission[] }
   | { t: 'ingest'; id: number; provider: string; events: ProviderEvent[] }
+  | { t: 'health'; id: number }
   | { t: 'stop' }
 
 export type FromThread =
@@ -146,6 +148,11 @@ export class BackgroundThread {
   /** Applies provider events (delivery reports, inbound) there; resolves once durable. */
   async ingest(provider: string, events: readonly ProviderEvent[]): Promise<void> {
     await this.#call({ t: 'ingest', provider, events: [...events] })
+  }
+
+  /** The provider instances' health and circuits, as the thread that sends sees them. */
+  providerHealth(): Promise<InstanceHealth[]> {
+    return this.#call({ t: 'health' }) as Promise<InstanceHealth[]>
   }
 
   #call(m: Call): Promise<unknown> {

@@ -53,6 +53,9 @@ try {
       case 'ingest':
         void answer(m.id, reports.ingest(m.provider, m.events))
         break
+      case 'health':
+        void answer(m.id, Promise.resolve(background.providerHealth()))
+        break
       case 'stop':
         stopping ??= (async () => {
           await background.stop()

@@ -74,7 +74,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
       logger.warn({ err }, 'writing the provider health snapshot failed')
     }
   }
-  let snapshots = snapshot()
+  let snapshots = Promise.resolve()
   const timer = setInterval(() => {
     snapshots = snapshots.then(snapshot)
   }, HEALTH_SNAPSHOT_MS)

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
-import { startBackground, type Background } from './background.js'
+import { HEALTH_SNAPSHOT_MS, startBackground, type Background } from './background.js'
 import { BackgroundThread } from './background.client.js'
 import { newId } from './domain/ids.js'
+import { mergeHealth } from './domain/routing/health-merge.js'
+import type { HealthReading, InstanceHealth } from './domain/routing/provider-monitor.js'
 import { Router } from './domain/routing/router.js'
 import { createFanout, type WebhookTargets } from './domain/webhooks/fanout.js'
 import { buildApp } from './http/app.js'
@@ -128,6 +130,32 @@ async function createProviders(
   return providers
 }
 
+/** Snapshots older than this are from a process that no longer sends. */
+const HEALTH_FRESH_MS = 3 * HEALTH_SNAPSHOT_MS
+
+/**
+ * Where `GET /v1/providers` reads health and circuits: the background thread, this process's
+ * own workers, or (an API process of a cluster, which sends nothing) the snapshots the sending
+ * processes write to the database, merged per instance.
+ */
+function healthReader(
+  store: Store,
+  now: () => number,
+  thread: BackgroundThread | undefined,
+  background: Background | undefined,
+): () => Promise<HealthReading> {
+  if (thread) return async () => ({ source: 'live', instances: await thread.providerHealth() })
+  if (background) return async () => ({ source: 'live', instances: background.providerHealth() })
+  return async () => {
+    const byName = new Map<string, InstanceHealth[]>()
+    for (const r of await store.routing.readHealth(now() - HEALTH_FRESH_MS)) {
+      byName.set(r.instance.name, [...(byName.get(r.instance.name) ?? []), r.instance])
+    }
+    const instances = [...byName.values()].flatMap((views) => mergeHealth(views) ?? [])
+    return { source: 'snapshot', instances }
+  }
+}
+
 /** The only wiring point: builds the store, providers, workers and HTTP app from config. */
 export async function startSwitchboard(
   config: Config,
@@ -222,6 +250,7 @@ export async function startSwitchboard(
         submitter,
         providers,
         reports,
+        providerHealth: healthReader(store, now, thread, background),
         isShuttingDown: () => shuttingDown,
         now,
       })

@@ -14,6 +14,7 @@ import { registerOpenApi } from './openapi.js'
 import { providerWebhookRoutes } from './provider-webhooks.routes.js'
 import { registerRequestId, requestId } from './request-id.js'
 import { namedSchemas } from './schemas.js'
+import { routingRoutes, routingSchemas } from './routing.routes.js'
 import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
 
 export type { AppDeps } from './context.js'
@@ -30,7 +31,8 @@ function makeAjv(coerce: boolean): Ajv {
   })
   addFormats(ajv)
   // Route schemas refer to the named ones by `$id` (Type.Ref).
-  for (const schema of [...namedSchemas, ...webhookSchemas]) ajv.addSchema(schema)
+  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas])
+    ajv.addSchema(schema)
   return ajv
 }
 
@@ -64,7 +66,8 @@ export async function buildApp(deps: AppDeps) {
     (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema),
   )
 
-  for (const schema of [...namedSchemas, ...webhookSchemas]) app.addSchema(schema)
+  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas])
+    app.addSchema(schema)
   await registerOpenApi(app)
 
   app.setNotFoundHandler((req, reply) => {
@@ -91,6 +94,7 @@ export async function buildApp(deps: AppDeps) {
       messageRoutes(v1, ctx)
       keyRoutes(v1, ctx)
       webhookRoutes(v1, ctx)
+      routingRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

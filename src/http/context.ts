@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import { InFlightKeys } from '../domain/idempotency/idempotency.js'
+import type { HealthReading } from '../domain/routing/provider-monitor.js'
 import type { SmsProvider } from '../providers/provider.js'
 import type { ReportSink } from '../queue/report.ingestor.js'
 import type { Store } from '../store/store.js'
@@ -17,6 +18,8 @@ export interface AppDeps {
   providers: ReadonlyMap<string, SmsProvider>
   /** Provider webhook events go here (the background thread's ingestor in role all). */
   reports: ReportSink
+  /** Provider health and circuits, from the process that sends (see HealthReading). */
+  providerHealth: () => Promise<HealthReading>
   isShuttingDown: () => boolean
   now?: () => number
 }

@@ -360,6 +360,28 @@ test('a pacing wait that is cut short releases the message and gives back a prob
   assert.deepEqual(monitor.admit('a', clock.now), { admitted: true, probe: true })
 })
 
+test('a pacer that hands the send back with a time queues it until then, within its validity', async () => {
+  const deferred = (at: number) => Object.assign(new Error('paced'), { name: 'PacingDeferred', at })
+  let at = NOW + 2000
+  const { a, run } = setup({ pace: () => Promise.reject(deferred(at)) })
+  const m = message()
+  assert.deepEqual(await run(m), {
+    kind: 'release',
+    id: m.id,
+    nextAttemptAt: NOW + 2000,
+    errorCode: null,
+  })
+  at = NOW + 10_000_000
+  const short = message({ valid_until: NOW + 5000 })
+  assert.deepEqual(await run(short), {
+    kind: 'release',
+    id: short.id,
+    nextAttemptAt: NOW + 5000,
+    errorCode: null,
+  })
+  assert.equal(a.sent.length, 0)
+})
+
 test("each send's timeout starts when its request starts, after pacing", async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] })
   const turn = () => new Promise((r) => setImmediate(r))

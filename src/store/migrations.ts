@@ -253,7 +253,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
         // Existing provider ids: one part each, of the attempt that recorded them. An id seen
         // twice (an inbound webhook stored again before this version) keeps its first message.
-        await sql`INSERT INTO provider_refs (provider, provider_message_id, message_id, attempt, part, parts, status) SELECT provider, provider_message_id, id, attempts, 1, 1, CASE WHEN status IN ('sent', 'delivered', 'undelivered', 'failed') THEN status ELSE NULL END FROM messages WHERE provider IS NOT NULL AND provider_message_id IS NOT NULL ORDER BY id ON CONFLICT DO NOTHING`.execute(
+        await sql`INSERT INTO provider_refs (provider, provider_message_id, message_id, attempt, part, parts, status) SELECT provider, provider_message_id, id, attempts, 1, 1, CASE WHEN status IN ('sent', 'delivered', 'undelivered', 'failed', 'received') THEN status ELSE NULL END FROM messages WHERE provider IS NOT NULL AND provider_message_id IS NOT NULL ORDER BY id ON CONFLICT DO NOTHING`.execute(
           db,
         )
         // Reports match on provider_refs now: the messages index would only cost every send.

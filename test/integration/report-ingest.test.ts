@@ -25,8 +25,8 @@ describe(`provider events are sanitised before they are applied (${TEST_DB})`, (
     await closeStore()
   })
 
-  /** Messages recorded sent to provider `sim` with provider ids `P-<n>`. */
-  async function sentMessages(n: number): Promise<string[]> {
+  /** Messages recorded sent to provider `sim` with provider ids `<prefix>-<n>`. */
+  async function sentMessages(n: number, prefix = 'P'): Promise<string[]> {
     const policy = loadConfig({}).messages
     const messages = Array.from({ length: n }, (_, i) => {
       const r = prepareMessage(
@@ -47,7 +47,7 @@ describe(`provider events are sanitised before they are applied (${TEST_DB})`, (
           kind: 'sent' as const,
           id: m.id,
           provider: 'sim',
-          providerMessageIds: [`P-${i}`],
+          providerMessageIds: [`${prefix}-${i}`],
           sender: null,
         })),
         NOW,
@@ -55,6 +55,34 @@ describe(`provider events are sanitised before they are applied (${TEST_DB})`, (
     )
     return claimed.map((m) => m.id)
   }
+
+  test('a part numbered beyond its total, or a price that is no amount of a currency, is dropped', async () => {
+    const [a, b, c] = await sentMessages(3, 'Q')
+    assert.ok(a && b && c)
+    const ingestor = new ReportIngestor(store, pino({ level: 'silent' }), () => NOW)
+    const report = (id: string, extra: Partial<ProviderEvent>): ProviderEvent =>
+      ({
+        type: 'status',
+        messageId: id,
+        providerMessageId: 'Q-0',
+        status: 'failed',
+        at: NOW,
+        ...extra,
+      }) as ProviderEvent
+    await ingestor.ingest('sim', [
+      report(a, { part: { id: 'X-1', number: 3, total: 2 } }),
+      report(a, { part: { id: 'X-\u0000', number: 1, total: 2 } }),
+      report(b, { price: { amount: Number.NaN, currency: 'EUR' } }),
+      report(c, { price: { amount: 0.05, currency: 'euros' } }),
+    ])
+    for (const id of [a, b, c]) assert.equal((await store.getMessage(id))?.status, 'sent', id)
+    const parts = await store.db.kysely
+      .selectFrom('provider_refs')
+      .select('provider_message_id')
+      .where('provider_message_id', 'like', 'X-%')
+      .execute()
+    assert.deepEqual(parts, [])
+  })
 
   test('malformed events are dropped, absurd times replaced, and the rest applied', async () => {
     const [good, future, early] = await sentMessages(3)

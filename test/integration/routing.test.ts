@@ -4,6 +4,7 @@
 // provider loses an attempt it never made; a send whose outcome is unknown can no longer be
 // moved on by its delivery report.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { after, before, describe, test } from 'node:test'
 import { prepareMessage } from '../../src/domain/messages/prepare.js'
 import { loadConfig } from '../../src/config.js'
@@ -16,6 +17,7 @@ import {
   waitFor,
   type TestSwitchboard,
 } from '../support/harness.js'
+import { childEnv, ROOT } from '../support/processes.js'
 
 const PROVIDERS = JSON.stringify([
   { name: 'sim-a', type: 'simulator', dlrDelayMs: 5 },
@@ -120,7 +122,7 @@ describe(`suppressions (${TEST_DB})`, () => {
     waitFor(async () => {
       const m = await t.sb.store.getMessage(id)
       return m && ['failed', 'delivered'].includes(m.status) ? m : undefined
-    })
+    }, 30_000)
   const attempts = (id: string) =>
     t.sb.store.db.kysely.selectFrom('attempts').selectAll().where('message_id', '=', id).execute()
 
@@ -150,6 +152,64 @@ describe(`suppressions (${TEST_DB})`, () => {
     assert.equal((await attempts(other.id)).length, 1)
     // Other numbers from the suppressed sender go out as usual.
     assert.equal((await final(await send({ to: '+14155550123' }))).status, 'delivered')
+  })
+})
+
+describe(`what a message went out through (${TEST_DB})`, () => {
+  let t: TestSwitchboard
+  const SENDERS = ['+14155550100', '+14155550101', '+14155550102']
+
+  before(async () => {
+    t = await startTestSwitchboard({
+      PROVIDERS: JSON.stringify([{ name: 'sim', type: 'simulator', dlrDelayMs: 5 }]),
+      ROUTES: JSON.stringify([{ providers: ['sim'], senders: SENDERS }]),
+      PRICES: JSON.stringify([{ provider: 'sim', country: 'US', price: 0.0079, currency: 'USD' }]),
+    })
+  })
+  after(() => t.close())
+
+  interface View {
+    status: string
+    from: string | null
+    provider: string | null
+    sender: string | null
+    segments: number
+    cost: { estimated: { amount: number; currency: string } | null }
+  }
+  const sendAndGet = async (payload: Record<string, unknown>): Promise<View> => {
+    const res = await t.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: t.auth(t.keys.write),
+      payload,
+    })
+    assert.equal(res.statusCode, 202, res.body)
+    const id = res.json<{ id: string }>().id
+    return waitFor(async () => {
+      const m = (
+        await t.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: t.auth() })
+      ).json<View>()
+      return m.status === 'delivered' ? m : undefined
+    }, 30_000)
+  }
+
+  test('the instance, the sticky sender (the same for a recipient every time) and the estimated cost', async () => {
+    const body = 'x'.repeat(200) // 2 segments
+    const first = await sendAndGet({ to: '+12125550100', body })
+    assert.equal(first.provider, 'sim')
+    assert.equal(first.from, null, 'the request had no from')
+    assert.ok(first.sender && SENDERS.includes(first.sender))
+    assert.deepEqual(first.cost.estimated, { amount: 0.0158, currency: 'USD' })
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await sendAndGet({ to: '+12125550100', body: 'again' })).sender, first.sender)
+    }
+    // Its own from is kept.
+    assert.equal(
+      (await sendAndGet({ to: '+12125550100', body: 'own', from: 'ACME' })).sender,
+      'ACME',
+    )
+    // No price for the destination's country: no estimate.
+    assert.equal((await sendAndGet({ to: '+447400123456', body: 'uk' })).cost.estimated, null)
   })
 })
 
@@ -271,5 +331,44 @@ describe(`dispatch records in the store (${TEST_DB})`, () => {
     )
     assert.deepEqual(unmatched, [])
     assert.equal((await store.getMessage(m.id))?.status, 'delivered')
+  })
+})
+
+describe('routing configuration at boot', () => {
+  test('every routing problem is reported at once, with the others, and the server exits 78', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'start'], {
+      cwd: ROOT,
+      env: childEnv({
+        DATABASE_URL: 'sqlite::memory:',
+        PORT: 'not-a-port',
+        PROVIDERS: JSON.stringify([
+          { name: 'sim-a', type: 'simulator' },
+          { name: 'sim-b', type: 'simulator' },
+        ]),
+        ROUTES: JSON.stringify([
+          { match: { countries: ['USA'] }, providers: ['sim-c'] },
+          { providers: ['sim-a'], senders: ['not a sender!'] },
+          { providers: ['sim-b'] },
+        ]),
+        PRICES: JSON.stringify([{ provider: 'sim-a', country: 'US', price: -1, currency: 'USD' }]),
+        CIRCUIT_FAILURES: '0',
+        CIRCUIT_COOLDOWN_MS: 'later',
+      }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    assert.equal(r.status, 78, r.stderr)
+    for (const problem of [
+      /PORT must be/,
+      /ROUTES\[0\]: "match.countries" must be ISO 3166-1 alpha-2 codes \(got USA\)/,
+      /ROUTES\[0\]: "providers" names sim-c, which is not a configured instance \(sim-a, sim-b\)/,
+      /ROUTES\[1\]: "senders\[0\]" must be an E.164 number/,
+      /ROUTES\[2\]: is never used: route \[1\] before it takes every message/,
+      /PRICES\[0\]: "price" must be a number of at least 0/,
+      /CIRCUIT_FAILURES must be an integer between 1/,
+      /CIRCUIT_COOLDOWN_MS must be an integer/,
+    ]) {
+      assert.match(r.stderr, problem)
+    }
   })
 })

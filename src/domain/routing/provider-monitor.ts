@@ -18,6 +18,16 @@ export interface InstanceHealth {
 }
 
 /**
+ * What `GET /v1/providers` reads: `live` from the process that sends (its own thread or the
+ * background thread), or `snapshot`: what the sending processes of a cluster last wrote to the
+ * database, merged per instance.
+ */
+export interface HealthReading {
+  readonly source: 'live' | 'snapshot'
+  readonly instances: readonly InstanceHealth[]
+}
+
+/**
  * The circuits and recent health of every provider instance of the process that sends. It is
  * the gate dispatch asks before each send and the record `GET /v1/providers` reads.
  */
