@@ -13,12 +13,12 @@ import { senderKey, type Suppression } from '../store/routing.repo.js'
 /**
  * The pacing hook, called before each send once its provider instance and sender are chosen:
  * resolves when `segments` more segments may go to instance `provider` from `sender` (null:
- * the instance's default sender), now or after a wait. It rejects to hand the send back: when
- * `signal` aborts (the worker is stopping, or the message's lease would end before its send
- * could), or when the wait would be too long. The message then goes back to the queue without
- * using up an attempt: until the rejection's `at` (epoch ms) when it carries a number there,
- * else at once (never past its validity). The send's own timeout starts after it resolves.
- * Default: no wait.
+ * the instance's default sender), now or after a wait. It rejects when `signal` aborts (the
+ * worker is stopping, or the message's lease would end before its send could): the message
+ * then goes back to the queue without using up an attempt, and is claimed again at once. A
+ * rejection named `PacingDeferred` with a time `at` (src/queue/pacing/pacer.ts: no slot soon)
+ * sends it back until then instead. The send's own timeout starts after it resolves. Default:
+ * no wait.
  *
  * @example
  * const pace: PaceFn = (provider, sender, segments, signal) =>
@@ -32,6 +32,12 @@ export type PaceFn = (
 ) => Promise<void>
 
 export const noPacing: PaceFn = async () => undefined
+
+/** The time a pacing rejection named `PacingDeferred` gives the message back until. */
+function pacedUntil(err: unknown): number | undefined {
+  const e = err as { name?: unknown; at?: unknown } | null
+  return e?.name === 'PacingDeferred' && typeof e.at === 'number' ? e.at : undefined
+}
 
 /** What dispatch decided for one claimed message. */
 export type Dispatched =
@@ -159,12 +165,10 @@ export class Dispatcher {
       await this.#o.pace(provider.name, sender, m.segments, paceSignal)
     } catch (err) {
       monitor.cancel(provider.name, sel.probe)
-      const at = (err as { at?: unknown } | null)?.at
-      const next = typeof at === 'number' && Number.isFinite(at) ? at : now()
       return {
         kind: 'release',
         id: m.id,
-        nextAttemptAt: Math.min(next, m.valid_until),
+        nextAttemptAt: Math.min(pacedUntil(err) ?? now(), m.valid_until),
         errorCode: null,
       }
     }
