@@ -27,7 +27,7 @@ import {
   type ProfileWindow,
 } from './lib/cpuprofile.js'
 import { assertValidDestinations, batchBodies, sendBody } from './lib/load.js'
-import { REPO_ROOT, stopAll } from './lib/proc.js'
+import { cpuSeconds, REPO_ROOT, stopAll } from './lib/proc.js'
 import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
 import { startFakeProvider, worstSecond } from '../test/support/fake-provider.js'
@@ -529,6 +529,8 @@ interface E2eVariant {
   readonly server: ServerSpec
   /** Printed once the server runs, when not the simulator. */
   readonly describe?: () => void
+  /** Other processes whose CPU time the run reports (the local Twilio-speaking server). */
+  readonly alsoCpu?: readonly { name: string; pid: number }[]
 }
 
 async function runE2e(
@@ -568,6 +570,8 @@ async function runE2e(
       let submittedAt: number | undefined
       const t0 = performance.now()
       const fromUs = windowStart()
+      const cpuOf = [{ name: 'switchboard', pid: s.child.pid }, ...(variant.alsoCpu ?? [])]
+      const cpuAtStart = cpuOf.map((p) => cpuSeconds(p.pid) ?? Number.NaN)
       const submit = async () => {
         while (next < bodies.length) {
           const body = bodies[next++]
@@ -598,6 +602,10 @@ async function runE2e(
         await sleep(50)
       }
       windowEnd(fromUs)
+      const cpu = cpuOf.map((p, i) => ({
+        name: p.name,
+        seconds: Math.round(((cpuSeconds(p.pid) ?? Number.NaN) - (cpuAtStart[i] ?? 0)) * 100) / 100,
+      }))
       if (submitError !== undefined) throw submitError
       const byStatus = db
         .prepare('SELECT status, count(*) AS n FROM messages GROUP BY status')
@@ -614,7 +622,13 @@ async function runE2e(
           `all accepted after ${submitS?.toFixed(2) ?? '?'} s; first delivered after ` +
           `${firstDeliveredAt === undefined ? '?' : ((firstDeliveredAt - t0) / 1000).toFixed(2)} s`,
       )
+      console.log(
+        `  CPU time in the window: ${cpu
+          .map((c) => `${c.name} ${c.seconds} s (${((c.seconds * 1e3) / n).toFixed(2)} ms/message)`)
+          .join(', ')}`,
+      )
       results[tag] = {
+        cpuSeconds: Object.fromEntries(cpu.map((c) => [c.name, c.seconds])),
         messages: n,
         delivered: count,
         seconds: Math.round(elapsed * 1000) / 1000,
@@ -671,6 +685,7 @@ async function runTwilioE2e(dir: string): Promise<void> {
       figure: 'twilio end-to-end',
       target: TARGETS.twilioE2eMsgsPerSec,
       server: { role: 'all', env: twilioSwitchboardEnv(fake.url, port), port },
+      alsoCpu: [{ name: 'twilio-fake', pid: fake.child.pid }],
       describe: () =>
         console.log(
           `  twilio: Switchboard -> Messages API of the local Twilio-speaking server ${fake.url} ` +
@@ -765,10 +780,16 @@ async function runTwilioIngest(dir: string): Promise<void> {
           }
         }
         const fromUs = windowStart()
+        const cpuAtStart = cpuSeconds(s.child.pid) ?? Number.NaN
         const started = performance.now()
         await Promise.all(Array.from({ length: connections }, post))
         const elapsed = (performance.now() - started) / 1000
         windowEnd(fromUs)
+        const cpu = Math.round(((cpuSeconds(s.child.pid) ?? Number.NaN) - cpuAtStart) * 100) / 100
+        console.log(
+          `  switchboard CPU time in the window: ${cpu} s ` +
+            `(${((cpu * 1e3) / requests.length).toFixed(3)} ms per callback)`,
+        )
         await pool.close()
         const delivered = db
           .prepare("SELECT count(*) FROM messages WHERE status = 'delivered'")
@@ -780,6 +801,7 @@ async function runTwilioIngest(dir: string): Promise<void> {
             `${fmt(perSec)}/s; answers ${JSON.stringify(codes)}; delivered ${fmt(delivered)}`,
         )
         results['twilio-ingest'] = {
+          cpuSeconds: cpu,
           callbacks: requests.length,
           seconds: elapsed,
           perSec,

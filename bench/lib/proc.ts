@@ -174,3 +174,22 @@ export class RssSampler {
     return this.#peak
   }
 }
+
+/**
+ * CPU time `pid` has used so far (user + system, all its threads), in seconds, from
+ * /proc/<pid>/stat; undefined where /proc is missing or it exited. Unlike a profile's busy
+ * share, this does not grow when other processes keep the machine's cores busy.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  let text: string
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return undefined
+  }
+  // Fields after the command name (which may hold spaces) start at field 3; utime and stime
+  // are fields 14 and 15, in clock ticks (100 per second on Linux).
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return Number.isFinite(ticks) ? ticks / 100 : undefined
+}
