@@ -188,7 +188,6 @@ export class Dispatcher {
   ): Promise<Dispatched> {
     const { now, monitor } = this.#o
     const startedAt = now()
-    const t0 = performance.now()
     const timeout = new AbortController()
     const timer = setTimeout(() => timeout.abort(), this.#o.providerTimeoutMs)
     let result: SendResult
@@ -212,8 +211,8 @@ export class Dispatcher {
     } finally {
       clearTimeout(timer)
     }
-    const latencyMs = Math.round(performance.now() - t0)
     const endedAt = now()
+    const latencyMs = Math.max(0, endedAt - startedAt)
     monitor.record(provider.name, probe, verdictOf(result), latencyMs, endedAt)
     const taken = result.outcome === 'accepted' || result.outcome === 'unknown'
     const cost = taken
