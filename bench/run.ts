@@ -319,7 +319,7 @@ async function withSwitchboard<T>(
     dir,
     ...(typeof spec === 'string' ? { role: spec } : spec),
     maxMs: childMaxMs,
-    env,
+    env: { ...(typeof spec === 'string' ? {} : spec.env), ...env },
     ...(prof ? { cpuProfileDir: prof, sqlTimingFile } : {}),
   })
   durability ??= server.durability
@@ -527,8 +527,8 @@ interface E2eVariant {
   readonly figure: string
   readonly target: number
   readonly server: ServerSpec
-  /** Printed once the server runs, when not the simulator. */
-  readonly describe?: () => void
+  /** Printed once the server runs, when not the simulator; throws if it runs other providers. */
+  readonly describe?: (s: SwitchboardServer) => void
   /** Other processes whose CPU time the run reports (the local Twilio-speaking server). */
   readonly alsoCpu?: readonly { name: string; pid: number }[]
 }
@@ -552,7 +552,7 @@ async function runE2e(
   assertValidDestinations(0, n)
   const bodies = batchBodies(0, batches, settings.batchSize)
   await withSwitchboard(tag, dir, variant.server, async (s) => {
-    variant.describe?.()
+    variant.describe?.(s)
     const sim = s.config.providers[0]
     if (sim?.type === 'simulator') {
       console.log(
@@ -686,14 +686,24 @@ async function runTwilioE2e(dir: string): Promise<void> {
       target: TARGETS.twilioE2eMsgsPerSec,
       server: { role: 'all', env: twilioSwitchboardEnv(fake.url, port), port },
       alsoCpu: [{ name: 'twilio-fake', pid: fake.child.pid }],
-      describe: () =>
+      describe: (s) => {
+        assertTwilio(s)
         console.log(
           `  twilio: Switchboard -> Messages API of the local Twilio-speaking server ${fake.url} ` +
             `-> ${callbacks.join(', ')} status callback(s) per message, signed with the twilio ` +
             'SDK, to PUBLIC_URL',
-        ),
+        )
+      },
     })
   })
+}
+
+/** Stops a Twilio run that would measure another provider (a configuration not passed on). */
+function assertTwilio(s: SwitchboardServer): void {
+  const types = s.config.providers.map((p) => p.type)
+  if (types.join() !== 'twilio') {
+    throw new Error(`the server runs providers ${types.join(', ')}, not the Twilio instance`)
+  }
 }
 
 /**
@@ -715,6 +725,7 @@ async function runTwilioIngest(dir: string): Promise<void> {
     const port = await freePort()
     const env = twilioSwitchboardEnv(fake.url, port)
     await withSwitchboard('twilio-ingest', dir, { role: 'all', env, port }, async (s) => {
+      assertTwilio(s)
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` }
       for (const body of bodies) {
         const res = await fetch(`${s.url}/v1/messages/batch`, { method: 'POST', headers, body })

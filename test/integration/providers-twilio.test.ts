@@ -125,6 +125,35 @@ describe(`Twilio end to end through a Twilio-speaking server (${TEST_DB})`, () =
     )
   })
 
+  test('GET /v1/providers shows the instance and its callback URLs, never the auth token', async () => {
+    const res = await ts.inject({ method: 'GET', url: '/v1/providers', headers: ts.auth() })
+    assert.equal(res.statusCode, 200)
+    assert.ok(!res.body.includes(ACCOUNT.authToken), 'the auth token is not shown')
+    const [twilio] = res.json<{ data: Record<string, unknown>[] }>().data
+    assert.deepEqual(
+      {
+        name: twilio?.name,
+        type: twilio?.type,
+        settings: twilio?.settings,
+        urls: twilio?.callbackUrls,
+      },
+      {
+        name: 'twilio-us',
+        type: 'twilio',
+        settings: {
+          accountSid: ACCOUNT.accountSid,
+          authToken: 'set',
+          messagingServiceSid: SERVICE,
+          baseUrl: fake.url,
+        },
+        urls: {
+          status: `${publicUrl}/webhooks/twilio-us/status`,
+          inbound: `${publicUrl}/webhooks/twilio-us/inbound`,
+        },
+      },
+    )
+  })
+
   test('a message without from goes out through the Messaging Service', async () => {
     const to = '+14155550102'
     const id = await send({ to, body: 'no sender given' })
@@ -142,7 +171,7 @@ describe(`Twilio end to end through a Twilio-speaking server (${TEST_DB})`, () =
     assert.equal(m.errorCode, 'unreachable_destination')
   })
 
-  test("Twilio's refusals: 21211 fails invalid_number; 21610 fails recipient_opted_out", async () => {
+  test("Twilio's refusals: 21211 fails invalid_number; 21610 fails recipient_opted_out and suppresses the pair", async () => {
     fake.answerFor('+14155550104', twilioError(400, 21211, "The 'To' number is not valid."))
     fake.answerFor(
       '+14155550105',
@@ -160,6 +189,15 @@ describe(`Twilio end to end through a Twilio-speaking server (${TEST_DB})`, () =
       [invalid.errorCode, optedOut.errorCode],
       ['invalid_number', 'recipient_opted_out'],
     )
+    // The recipient replied STOP to this sender: the next message to them from it is not sent.
+    const asked = fake.sends.filter((s) => s.form.get('To') === '+14155550105').length
+    fake.answerFor('+14155550105', undefined)
+    const again = await untilStatus(
+      await send({ to: '+14155550105', from: FROM, body: 'again' }),
+      'failed',
+    )
+    assert.equal(again.errorCode, 'recipient_opted_out')
+    assert.equal(fake.sends.filter((s) => s.form.get('To') === '+14155550105').length, asked)
   })
 
   test('20429 is retried after its Retry-After, then sent', async () => {

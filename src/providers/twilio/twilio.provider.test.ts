@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import twilio from 'twilio'
+import type RequestClient from 'twilio/lib/base/RequestClient.js'
 import { Agent } from 'undici'
 import {
   createMessageProblems,
@@ -44,11 +46,11 @@ async function closedPort(): Promise<number> {
 
 describe('Twilio adapter against a local Twilio-speaking server', () => {
   let fake: TwilioFake
-  let twilio: SmsProvider
+  let adapter: SmsProvider
 
   before(async () => {
     fake = await TwilioFake.start({ accountSid: ACCOUNT, authToken: TOKEN })
-    twilio = createTwilioProvider({
+    adapter = createTwilioProvider({
       name: 'twilio-us',
       accountSid: ACCOUNT,
       authToken: TOKEN,
@@ -59,7 +61,7 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
     })
   })
   after(async () => {
-    await twilio.stop?.()
+    await adapter.stop?.()
     await fake.close()
   })
 
@@ -71,7 +73,7 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
 
   test('the request as sent: path, basic auth, form, our reference on the callback URL', async () => {
     const m = sms('+15558675310', { body: 'Hello & welcome: 100% = “ok” ✓ 😀' })
-    const result = await twilio.send(m, signal())
+    const result = await adapter.send(m, signal())
     assert.equal(result.outcome, 'accepted')
     const s = lastSend()
     assert.equal(s.path, `/2010-04-01/Accounts/${ACCOUNT}/Messages.json`)
@@ -90,7 +92,7 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
   })
 
   test('a message without from goes through the Messaging Service', async () => {
-    const result = await twilio.send(sms('+15558675311', { from: null }), signal())
+    const result = await adapter.send(sms('+15558675311', { from: null }), signal())
     assert.equal(result.outcome, 'accepted')
     const form = lastSend().form
     assert.equal(form.get('MessagingServiceSid'), SERVICE)
@@ -143,7 +145,7 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
   })
 
   test('the sent ValidityPeriod reaches Twilio', async () => {
-    await twilio.send(sms('+15558675314', { validUntil: NOW + 300_000 }), signal())
+    await adapter.send(sms('+15558675314', { validUntil: NOW + 300_000 }), signal())
     assert.equal(lastSend().form.get('ValidityPeriod'), '300')
     assert.deepEqual(createMessageProblems(lastSend().form), [])
   })
@@ -159,6 +161,52 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
     })
     assert.equal(res.status, 201)
     assert.deepEqual(messageResourceProblems(await res.json()), [])
+  })
+
+  test("the twilio SDK's own client sends what the adapter sends, and reads the fake's answers", async () => {
+    // The SDK's documented extension point: a RequestClient that sends to another origin.
+    class LocalRequestClient extends twilio.RequestClient {
+      override request<TData>(opts: RequestClient.RequestOptions<TData>) {
+        const u = new URL(opts.uri)
+        const base = new URL(fake.url)
+        u.protocol = base.protocol
+        u.host = base.host
+        return super.request<TData>({ ...opts, uri: u.toString() })
+      }
+    }
+    const client = twilio(ACCOUNT, TOKEN, {
+      httpClient: new LocalRequestClient(),
+      autoRetry: false,
+    })
+    const m = sms('+15558675323', { body: 'Same text & same = signs ✓' })
+    const created = await client.messages.create({
+      to: m.to,
+      from: m.from ?? '',
+      body: m.body,
+      statusCallback: `${STATUS_URL}?ref=${m.id}`,
+    })
+    assert.match(created.sid, /^SM[0-9a-f]{32}$/)
+    assert.equal(created.status, 'queued')
+    assert.ok(created.dateCreated instanceof Date && !Number.isNaN(created.dateCreated.getTime()))
+    const bySdk = lastSend()
+    assert.equal((await adapter.send(m, signal())).outcome, 'accepted')
+    const byAdapter = lastSend()
+    assert.equal(byAdapter.path, bySdk.path)
+    assert.equal(byAdapter.headers.authorization, bySdk.headers.authorization)
+    assert.equal(byAdapter.headers['content-type'], bySdk.headers['content-type'])
+    const decoded = (f: URLSearchParams) =>
+      Object.fromEntries([...f].sort(([a], [b]) => (a < b ? -1 : 1)))
+    assert.deepEqual(decoded(byAdapter.form), decoded(bySdk.form))
+    // Twilio's error body becomes the SDK's RestException, as from the real API.
+    fake.answerFor('+15558675324', twilioError(400, 21211, "The 'To' number is not valid."))
+    await assert.rejects(
+      client.messages.create({ to: '+15558675324', from: m.from ?? '', body: 'x' }),
+      (err: { status?: number; code?: number; moreInfo?: string }) =>
+        err.status === 400 &&
+        err.code === 21211 &&
+        err.moreInfo === 'https://www.twilio.com/docs/errors/21211',
+    )
+    fake.answerFor('+15558675324', undefined)
   })
 
   test("Twilio's error answers over HTTP, classified", async () => {
@@ -196,14 +244,14 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
     ]
     for (const [to, answer, expected] of cases) {
       fake.answerFor(to, answer)
-      const result = await twilio.send(sms(to), signal())
+      const result = await adapter.send(sms(to), signal())
       for (const [k, v] of Object.entries(expected)) {
         assert.deepEqual(result[k as keyof SendResult], v, `${to} ${k}`)
       }
       fake.answerFor(to, undefined)
     }
     // The fake's own checks are the real API's: an invalid To is 21211.
-    assert.equal((await twilio.send(sms('+1234'), signal())).outcome, 'rejected')
+    assert.equal((await adapter.send(sms('+1234'), signal())).outcome, 'rejected')
   })
 
   test('wrong credentials are a fault of the instance', async () => {
@@ -263,13 +311,13 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
     ]
     for (const [answer, expected] of rows) {
       fake.answerNext(answer)
-      assert.deepEqual(await twilio.send(sms('+15558675317'), signal()), expected, answer.kind)
+      assert.deepEqual(await adapter.send(sms('+15558675317'), signal()), expected, answer.kind)
     }
   })
 
   test('no answer in time after the request was written: the outcome is unknown', async () => {
     fake.answerNext({ kind: 'hang' })
-    assert.deepEqual(await twilio.send(sms('+15558675318'), signal(200)), {
+    assert.deepEqual(await adapter.send(sms('+15558675318'), signal(200)), {
       outcome: 'unknown',
       code: 'provider_outcome_unknown',
       message: 'timeout',
@@ -281,7 +329,7 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
       body: '{"sid":"SM00000000000000000000000000000000"}',
       intervalMs: 50,
     })
-    assert.deepEqual(await twilio.send(sms('+15558675318'), signal(300)), {
+    assert.deepEqual(await adapter.send(sms('+15558675318'), signal(300)), {
       outcome: 'unknown',
       code: 'provider_outcome_unknown',
       message: 'HTTP 201, timeout',
@@ -290,7 +338,7 @@ describe('Twilio adapter against a local Twilio-speaking server', () => {
 
   test('a request that never left (aborted before, or queued behind a busy pool) is a plain timeout', async () => {
     const aborted = AbortSignal.abort()
-    assert.deepEqual(await twilio.send(sms('+15558675319'), aborted), {
+    assert.deepEqual(await adapter.send(sms('+15558675319'), aborted), {
       outcome: 'retry',
       code: 'provider_timeout',
     })
