@@ -44,6 +44,9 @@ const REF_BELOW: Record<ReportedStatus, string> = {
   undelivered: BELOW_FINAL,
   failed: BELOW_FINAL,
 }
+/** Whether a part in `status` may move on to `to` (REF_BELOW, as the UPDATE would judge it). */
+const refMayMove = (status: string | null, to: ReportedStatus): boolean =>
+  status === null || (to !== 'sent' && status === 'sent')
 /** Money is summed in nanounits: floating-point sums of prices like 0.0075 would drift. */
 const NANO = 1e9
 
@@ -229,8 +232,9 @@ export class ReportRepo {
    */
   *#match(provider: string, r: StatusReport): Generator<Query, Match, unknown> {
     const id = reportRefId(r)
-    // Twice at most: an insert that lost to a concurrent one finds that row the second time.
-    for (let round = 0; round < 2; round++) {
+    // Three times at most: an insert that lost to a concurrent one finds that row the next
+    // time, and so does an UPDATE that ran just before the worker's record of the id committed.
+    for (let round = 0; round < 3; round++) {
       const advanced = (yield rows(
         `UPDATE provider_refs SET status = ?, error_code = COALESCE(?, error_code)${r.part ? ', part = ?, parts = ?' : ''} WHERE provider = ? AND provider_message_id = ? AND ${REF_BELOW[r.status]} RETURNING message_id, attempt, parts`,
         [
@@ -243,10 +247,19 @@ export class ReportRepo {
       )) as RefHit[]
       if (advanced[0]) return { outcome: 'advanced', ref: advanced[0] }
       const known = (yield rows(
-        'SELECT message_id, attempt, parts FROM provider_refs WHERE provider = ? AND provider_message_id = ?',
+        'SELECT message_id, attempt, parts, status FROM provider_refs WHERE provider = ? AND provider_message_id = ?',
         [provider, id],
-      )) as RefHit[]
-      if (known[0]) return { outcome: 'stale', ref: known[0] }
+      )) as (RefHit & { status: string | null })[]
+      const k = known[0]
+      // PostgreSQL: the id's row committed between the UPDATE and this SELECT (each statement
+      // sees what was committed when it started), so the UPDATE missed a row it would move: a
+      // report in that gap was taken for a late one. Try the UPDATE again.
+      if (k && refMayMove(k.status, r.status)) continue
+      if (k)
+        return {
+          outcome: 'stale',
+          ref: { message_id: k.message_id, attempt: k.attempt, parts: k.parts },
+        }
 
       const owner = yield* this.#owner(provider, r)
       if (!owner) return { outcome: 'unmatched' }
