@@ -18,6 +18,7 @@ import {
 } from './rows.js'
 import type { AttemptRecord, OutcomeWrite } from './outcome-write.js'
 import type { IdempotencyRow } from './schema.js'
+import { lockMessages } from './message-locks.js'
 import { ReportRepo, type StatusReport } from './report.repo.js'
 import {
   Changes,
@@ -145,7 +146,14 @@ export class MessageRepo {
     const refs: unknown[] = []
     const attempts: unknown[] = []
     const sentBy = new Map<string, Extract<OutcomeWrite, { kind: 'sent' }>>()
-    for (const w of [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    const sorted = [...writes].sort((a, b) => (a.id < b.id ? -1 : 1))
+    // The messages first, in id order, as a delivery report about them takes them: a report
+    // that overtook this record then waits for it (or it for the report) instead of deadlocking.
+    yield* lockMessages(
+      this.dialect,
+      sorted.map((w) => w.id),
+    )
+    for (const w of sorted) {
       if (w.kind === 'release') {
         // The claim counted an attempt that was not made: give it back.
         const released = (yield rows(

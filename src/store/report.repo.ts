@@ -3,6 +3,7 @@ import { statusesBelow, type MessageStatus } from '../domain/messages/status.js'
 import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
 import type { ProviderEvent, ReportedStatus } from '../providers/provider.js'
 import { rows, run, type Query, type TxProgram } from './executor.js'
+import { lockReportedMessages } from './message-locks.js'
 import { CHUNK } from './rows.js'
 import {
   Changes,
@@ -44,9 +45,9 @@ const REF_BELOW: Record<ReportedStatus, string> = {
   undelivered: BELOW_FINAL,
   failed: BELOW_FINAL,
 }
-/** Whether a part in `status` may move on to `to` (REF_BELOW, as the UPDATE would judge it). */
-const refMayMove = (status: string | null, to: ReportedStatus): boolean =>
-  status === null || (to !== 'sent' && status === 'sent')
+/** REF_BELOW for a row read back: whether a report of `status` moves a part at `part` on. */
+const movesOn = (part: string | null, status: ReportedStatus): boolean =>
+  part === null || (part === 'sent' && status !== 'sent')
 /** Money is summed in nanounits: floating-point sums of prices like 0.0075 would drift. */
 const NANO = 1e9
 
@@ -107,6 +108,13 @@ export class ReportRepo {
     const changes = new Changes(this.fanout)
     const priced = new Map<string, string>()
     const sorted = [...reports].sort((a, b) => compare(reportRefId(a), reportRefId(b)))
+    // Their messages first, as the worker's record of a send takes them (no deadlock).
+    yield* lockReportedMessages(
+      this.dialect,
+      provider,
+      sorted.flatMap((r) => (r.part ? [r.part.id, r.providerMessageId] : [r.providerMessageId])),
+      sorted.flatMap((r) => (r.messageId === undefined ? [] : [r.messageId])),
+    )
     const firsts = new Set<StatusReport>()
     const named = new Set<string>()
     for (const r of sorted) {
@@ -232,8 +240,9 @@ export class ReportRepo {
    */
   *#match(provider: string, r: StatusReport): Generator<Query, Match, unknown> {
     const id = reportRefId(r)
-    // Three times at most: an insert that lost to a concurrent one finds that row the next
-    // time, and so does an UPDATE that ran just before the worker's record of the id committed.
+    // Three rounds at most: a row that another transaction committed after this round's UPDATE
+    // looked (PostgreSQL, a report that named no message it could lock first), or an insert
+    // that lost to a concurrent one, is found by the next.
     for (let round = 0; round < 3; round++) {
       const advanced = (yield rows(
         `UPDATE provider_refs SET status = ?, error_code = COALESCE(?, error_code)${r.part ? ', part = ?, parts = ?' : ''} WHERE provider = ? AND provider_message_id = ? AND ${REF_BELOW[r.status]} RETURNING message_id, attempt, parts`,
@@ -251,15 +260,14 @@ export class ReportRepo {
         [provider, id],
       )) as (RefHit & { status: string | null })[]
       const k = known[0]
-      // PostgreSQL: the id's row committed between the UPDATE and this SELECT (each statement
-      // sees what was committed when it started), so the UPDATE missed a row it would move: a
-      // report in that gap was taken for a late one. Try the UPDATE again.
-      if (k && refMayMove(k.status, r.status)) continue
-      if (k)
+      if (k) {
+        // Stale only if the row says so: one committed since the UPDATE looked is behind it.
+        if (movesOn(k.status, r.status)) continue
         return {
           outcome: 'stale',
           ref: { message_id: k.message_id, attempt: k.attempt, parts: k.parts },
         }
+      }
 
       const owner = yield* this.#owner(provider, r)
       if (!owner) return { outcome: 'unmatched' }
