@@ -79,9 +79,6 @@ export interface Config {
   readonly shutdownTimeoutMs: number
 }
 
-/** @deprecated name: the settings of one provider instance. */
-export type ProviderConfig = ProviderSettings
-
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
   constructor(readonly problems: string[]) {

@@ -157,7 +157,7 @@ export class ConfigEntry {
   }
 }
 
-/** `abcd…wxyz`-style hint is still part of a secret: secrets are shown as set or not set. */
+/** How `describe` shows a secret: whether it is set, never any part of it (not even a hint). */
 export function secretState(v: string | undefined): 'set' | 'not set' {
   return v ? 'set' : 'not set'
 }
