@@ -216,7 +216,7 @@ export class Dispatcher {
     monitor.record(provider.name, probe, verdictOf(result), latencyMs, endedAt)
     const taken = result.outcome === 'accepted' || result.outcome === 'unknown'
     const cost = taken
-      ? this.#o.prices.estimate(provider.name, countryOf(m.to_number), m.segments)
+      ? this.#o.prices.estimate(provider.name, () => countryOf(m.to_number), m.segments)
       : undefined
     const attempt: AttemptRecord = {
       number: m.attempts,

@@ -62,6 +62,8 @@ export class PollingLoop {
  * Coalesces items pushed in the same turn of the event loop into one flush. By default one
  * flush runs at a time (the next gathers what arrived meanwhile); `maxInFlight` lets more
  * overlap, for a flush that only hands its batch on (to the background thread, in order).
+ * With `lingerMs`, a partial batch waits that long for company before it goes: for items that
+ * arrive one by one (answers of separate requests) and cost a transaction per flush.
  */
 export class Batcher<T, R> {
   #queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = []
@@ -72,6 +74,7 @@ export class Batcher<T, R> {
     private readonly flush: (items: T[]) => Promise<R[]>,
     private readonly maxBatch: number,
     private readonly maxInFlight = 1,
+    private readonly lingerMs = 0,
   ) {}
 
   push(item: T): Promise<R> {
@@ -86,10 +89,12 @@ export class Batcher<T, R> {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.maxInFlight) return
     this.#scheduled = true
-    setImmediate(() => {
+    const go = () => {
       this.#scheduled = false
       this.#drain()
-    })
+    }
+    if (this.lingerMs > 0) setTimeout(go, this.lingerMs)
+    else setImmediate(go)
   }
 
   #drain(): void {
@@ -109,8 +114,14 @@ export class Batcher<T, R> {
         )
         .finally(() => {
           this.#inFlight--
-          // What arrived during the flush goes next, without waiting for another push.
-          if (this.#queue.length > 0) this.#drain()
+          // What arrived during the flush goes next, without waiting for another push (after
+          // the linger, unless it already fills a batch).
+          if (
+            this.#queue.length >= this.maxBatch ||
+            (this.#queue.length > 0 && this.lingerMs === 0)
+          )
+            this.#drain()
+          else if (this.#queue.length > 0) this.#schedule()
         })
     }
   }

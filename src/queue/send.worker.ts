@@ -35,6 +35,12 @@ export interface SendWorkerOptions {
 const INTAKE_BUSY_MS = 100
 /** Sleep between paced claims while intake is busy. */
 const PACE_MS = 5
+/**
+ * How long a send outcome waits for others before they are recorded together. Provider
+ * answers arrive one by one; committing each turn's handful cost a transaction per few
+ * messages (a quarter of the background thread's time at a few thousand messages/s).
+ */
+const OUTCOME_LINGER_MS = 5
 
 /**
  * Claims due messages in batches, sends them with bounded concurrency, and records outcomes
@@ -89,18 +95,23 @@ export class SendWorker {
       now: this.#now,
       ...(o.random ? { random: o.random } : {}),
     })
-    this.#outcomes = new Batcher<Dispatched, undefined>(async (done) => {
-      const suppressions = done.flatMap((d) => (d.kind === 'final' && d.suppression) || [])
-      const writes = done.map(outcomeWrite)
-      const now = this.#now()
-      const { messages, routing: repo } = o.store
-      const owner = this.owner
-      await o.store.tx(function* () {
-        if (suppressions.length > 0) yield* repo.suppress(suppressions, now)
-        yield* messages.recordOutcomes(owner, writes, now)
-      })
-      return done.map(() => undefined)
-    }, 2000)
+    this.#outcomes = new Batcher<Dispatched, undefined>(
+      async (done) => {
+        const suppressions = done.flatMap((d) => (d.kind === 'final' && d.suppression) || [])
+        const writes = done.map(outcomeWrite)
+        const now = this.#now()
+        const { messages, routing: repo } = o.store
+        const owner = this.owner
+        await o.store.tx(function* () {
+          if (suppressions.length > 0) yield* repo.suppress(suppressions, now)
+          yield* messages.recordOutcomes(owner, writes, now)
+        })
+        return done.map(() => undefined)
+      },
+      2000,
+      1,
+      OUTCOME_LINGER_MS,
+    )
   }
 
   start(): void {

@@ -35,6 +35,22 @@ test('an estimate is segments x price, in the entry currency, without float nois
   assert.equal(t.estimate('twilio-us', 'CA', 1), undefined)
 })
 
+test('the country is looked up only for a provider with per-country prices', () => {
+  const t = table([
+    { provider: 'twilio-us', country: 'US', price: 0.0079, currency: 'USD' },
+    { provider: 'vonage-eu', country: '*', price: 0.04, currency: 'EUR' },
+  ])
+  let calls = 0
+  const country = () => {
+    calls++
+    return 'US'
+  }
+  assert.deepEqual(t.estimate('vonage-eu', country, 2), { amount: 0.08, currency: 'EUR' })
+  assert.equal(calls, 0)
+  assert.deepEqual(t.estimate('twilio-us', country, 1), { amount: 0.0079, currency: 'USD' })
+  assert.equal(calls, 1)
+})
+
 test('every problem of every entry is reported, by position', () => {
   const p = parsePrices(
     [

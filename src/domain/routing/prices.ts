@@ -9,6 +9,9 @@ export interface PriceEntry {
   readonly currency: string
 }
 
+/** A destination country (ISO 3166-1 alpha-2), or a function that finds it when needed. */
+export type CountryArg = string | undefined | (() => string | undefined)
+
 /** An estimated cost: segments x the segment price. */
 export interface Cost {
   readonly amount: number
@@ -81,21 +84,37 @@ export function parsePrices(
  */
 export class PriceTable {
   readonly #byKey = new Map<string, PriceEntry>()
+  /** Providers with a price for some country (not only `*`): only they need the country. */
+  readonly #byCountry = new Set<string>()
 
   constructor(entries: readonly PriceEntry[]) {
-    for (const e of entries) this.#byKey.set(`${e.provider}|${e.country}`, e)
+    for (const e of entries) {
+      this.#byKey.set(`${e.provider}|${e.country}`, e)
+      if (e.country !== '*') this.#byCountry.add(e.provider)
+    }
   }
 
-  /** The segment price through `provider` to `country`, or undefined when none is known. */
-  lookup(provider: string, country: string | undefined): PriceEntry | undefined {
+  /**
+   * The segment price through `provider` to `country`, or undefined when none is known.
+   * `country` may be a function: it is called only when the provider has per-country prices
+   * (finding a number's country means parsing it with full metadata, which the send path
+   * would otherwise pay for every message).
+   */
+  lookup(provider: string, country: CountryArg): PriceEntry | undefined {
+    const c =
+      typeof country === 'function'
+        ? this.#byCountry.has(provider)
+          ? country()
+          : undefined
+        : country
     return (
-      (country === undefined ? undefined : this.#byKey.get(`${provider}|${country}`)) ??
+      (c === undefined ? undefined : this.#byKey.get(`${provider}|${c}`)) ??
       this.#byKey.get(`${provider}|*`)
     )
   }
 
   /** Segments x price, or undefined when the table has no price for the pair. */
-  estimate(provider: string, country: string | undefined, segments: number): Cost | undefined {
+  estimate(provider: string, country: CountryArg, segments: number): Cost | undefined {
     const e = this.lookup(provider, country)
     if (!e) return undefined
     return { amount: Math.round(e.price * segments * 1e6) / 1e6, currency: e.currency }
