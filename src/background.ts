@@ -89,7 +89,14 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     pollMs: Math.max(config.worker.pollMs, 200),
     now,
   })
-  const jobWorker = new JobWorker(store, jobCatalog(o.reports), logger, config.worker.pollMs, now)
+  const jobWorker = new JobWorker(
+    store,
+    jobCatalog(o.reports),
+    logger,
+    config.worker.pollMs,
+    now,
+    o.reports.afterInbound,
+  )
   sendWorker.start()
   webhookWorker.start()
   jobWorker.start()

@@ -14,6 +14,7 @@ import type { SmsProvider } from './providers/provider.js'
 import { providerCallbacks } from './providers/callback-urls.js'
 import { createProvider } from './providers/registry.js'
 import { Batcher } from './queue/loop.js'
+import { inboundEffects } from './usecases/inbound.js'
 import { ReportIngestor, type ReportSink } from './queue/report.ingestor.js'
 import { SigningKeys } from './queue/signing-keys.js'
 import type { SendWorker } from './queue/send.worker.js'
@@ -95,7 +96,7 @@ export async function composeWorker(
   o: { logger: Logger; now: () => number },
 ): Promise<WorkerParts> {
   const providers = await createProviders(config, store, o.now)
-  const reports = new ReportIngestor(store, o.logger, o.now)
+  const reports = new ReportIngestor(store, o.logger, o.now, inboundEffects(store))
   const background = await startBackground({
     config,
     store,
@@ -212,7 +213,7 @@ export async function startSwitchboard(
     worker = await composeWorker(config, store, { logger, now })
     reports = worker.reports
   } else {
-    reports = new ReportIngestor(store, logger, now)
+    reports = new ReportIngestor(store, logger, now, inboundEffects(store))
   }
   const background = worker?.background
   // Providers that send live where the workers run; elsewhere an unstarted instance of each

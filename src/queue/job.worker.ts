@@ -3,6 +3,7 @@ import { newId } from '../domain/ids.js'
 import { receivedMessage } from '../domain/messages/inbound.js'
 import type { JobRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
+import { noInboundEffect, type InboundEffect } from '../usecases/inbound.js'
 import { JOB_LEASE_MS, type JobCatalog, type JobResult } from './job-catalog.js'
 import { PollingLoop } from './loop.js'
 
@@ -36,6 +37,8 @@ export class JobWorker {
     private readonly logger: Logger,
     pollMs: number,
     private readonly now: () => number = Date.now,
+    /** What an inbound SMS sets off (an incomplete one stored after its wait, too). */
+    private readonly afterInbound: InboundEffect = noInboundEffect,
   ) {
     this.#loop = new PollingLoop(
       () => this.tick(),
@@ -60,11 +63,15 @@ export class JobWorker {
       const purged = await this.store.purgeIdempotency(now)
       if (purged > 0) this.logger.info({ purged }, 'purged expired idempotency keys')
       await this.store.tx(() => this.store.jobs.purgeDead(now - DEAD_LETTER_KEEP_MS))
-      const flushed = await this.store.tx(() =>
-        this.store.inbound.flushStaleParts(now - INBOUND_PARTS_WAIT_MS, (provider, t) =>
+      const { inbound } = this.store
+      const after = this.afterInbound
+      const flushed = await this.store.tx(function* () {
+        const stored = yield* inbound.flushStaleParts(now - INBOUND_PARTS_WAIT_MS, (provider, t) =>
           receivedMessage(provider, t, now),
-        ),
-      )
+        )
+        if (stored.length > 0) yield* after(stored, now)
+        return stored.length
+      })
       if (flushed > 0) this.logger.warn({ flushed }, 'stored incomplete concatenated inbound SMS')
     }
     const jobs = await this.store.tx(() =>

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { receivedMessage } from '../domain/messages/inbound.js'
 import type { ProviderEvent } from '../providers/provider.js'
 import type { Store } from '../store/store.js'
+import { noInboundEffect, type InboundEffect } from '../usecases/inbound.js'
 import { parkedReport } from './jobs/provider-report.job.js'
 import { Batcher } from './loop.js'
 
@@ -27,6 +28,8 @@ export class ReportIngestor implements ReportSink {
     private readonly store: Store,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /** What an inbound SMS sets off, in the transaction that stores it (src/usecases/inbound.ts). */
+    readonly afterInbound: InboundEffect = noInboundEffect,
   ) {
     this.#batcher = new Batcher<{ provider: string; report: StatusReport }, undefined>(
       async (items) => {
@@ -124,8 +127,11 @@ export class ReportIngestor implements ReportSink {
 
   async #storeInbound(provider: string, events: Inbound[]): Promise<void> {
     const now = this.now()
-    await this.store.tx(() =>
-      this.store.inbound.store(provider, events, (p, t) => receivedMessage(p, t, now)),
-    )
+    const { inbound } = this.store
+    const after = this.afterInbound
+    await this.store.tx(function* () {
+      const stored = yield* inbound.store(provider, events, (p, t) => receivedMessage(p, t, now))
+      if (stored.length > 0) yield* after(stored, now)
+    })
   }
 }

@@ -25,7 +25,11 @@ export class InboundRepo {
   constructor(private readonly dialect: Dialect) {}
 
   /** Stores inbound SMS; returns the messages stored (replays and waiting parts make none). */
-  *store(provider: string, events: readonly InboundSms[], make: MakeInbound): TxProgram<number> {
+  *store(
+    provider: string,
+    events: readonly InboundSms[],
+    make: MakeInbound,
+  ): TxProgram<MessageRecord[]> {
     const messages: MessageRecord[] = []
     for (const e of events) {
       if (e.concat && e.concat.total > 1) {
@@ -39,7 +43,7 @@ export class InboundRepo {
       if (fresh === 1) messages.push(m)
     }
     yield* this.#insert(messages)
-    return messages.length
+    return messages
   }
 
   /**
@@ -118,9 +122,9 @@ export class InboundRepo {
   /**
    * Concatenated SMS whose last part has not come for a long time (none received since
    * `before`): stored as what came, the parts present joined in order, rather than lost (a
-   * carrier can drop a part). Returns how many messages that made.
+   * carrier can drop a part). Returns the messages that made.
    */
-  *flushStaleParts(before: number, make: MakeInbound): TxProgram<number> {
+  *flushStaleParts(before: number, make: MakeInbound): TxProgram<MessageRecord[]> {
     const stale = (yield rows(
       'SELECT provider, from_number, concat_ref FROM inbound_parts GROUP BY provider, from_number, concat_ref HAVING MAX(received_at) < ? LIMIT 100',
       [before],
@@ -139,6 +143,6 @@ export class InboundRepo {
       messages.push(yield* this.#join(g.provider, g.from_number, parts, make))
     }
     yield* this.#insert(messages)
-    return messages.length
+    return messages
   }
 }

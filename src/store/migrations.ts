@@ -343,5 +343,38 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0006_events_and_consent': {
+      async up(db: Kysely<unknown>) {
+        // Application events (message.received, consent.changed, ...) in the order they were
+        // raised: the event stream replays from here (`Last-Event-ID` is an id), and the outbox
+        // rows for webhook endpoints are written beside each one in the same transaction.
+        await db.schema
+          .createTable('events')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('at', big, (c) => c.notNull())
+          .execute()
+        await db.schema.createIndex('events_at').on('events').column('at').execute()
+        // The consent ledger: append-only opt-ins and opt-outs. A number's current state per
+        // scope is its latest row for that scope; rows change only by GDPR erasure.
+        await db.schema
+          .createTable('consents')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('phone', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('disclosure', 'text')
+          .addColumn('evidence', 'text')
+          .addColumn('at', big, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('consents_phone')
+          .on('consents')
+          .columns(['phone', 'scope', 'id'])
+          .execute()
+      },
+    },
   }
 }

@@ -162,6 +162,33 @@ export interface Database {
   suppressions: SuppressionRow
   provider_health: ProviderHealthRow
   pacing: PacingRow
+  events: EventRow
+  consents: ConsentRow
+}
+
+/** An application event (src/store/event.repo.ts): what the event stream replays. */
+export interface EventRow {
+  id: Generated<number>
+  type: string
+  /** JSON: the event's `data`. */
+  data: string
+  at: number
+}
+
+/** One entry of the consent ledger (src/store/consent.repo.ts). */
+export interface ConsentRow {
+  id: Generated<number>
+  /** E.164. */
+  phone: string
+  action: 'opt_in' | 'opt_out'
+  /** `all`, a sender (E.164 or short code), or a message type (`marketing`, `transactional`). */
+  scope: string
+  source: 'api' | 'keyword' | 'import' | 'web_form' | 'provider'
+  /** The disclosure text the person agreed to, or its version. */
+  disclosure: string | null
+  /** JSON: `{ ip, userAgent, formUrl, ... }` where given. */
+  evidence: string | null
+  at: number
 }
 
 /** Columns in insertion order for the hot-path multi-row message insert. */

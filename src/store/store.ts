@@ -1,6 +1,8 @@
 import type { Selectable } from 'kysely'
 import type { Db } from './db.js'
 import type { TxProgram } from './executor.js'
+import { ConsentRepo } from './consent.repo.js'
+import { EventRepo } from './event.repo.js'
 import { InboundRepo } from './inbound.repo.js'
 import { JobRepo } from './job.repo.js'
 import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
@@ -40,6 +42,8 @@ export class Store {
   readonly jobs: JobRepo
   readonly inbound: InboundRepo
   readonly routing: RoutingRepo
+  readonly events: EventRepo
+  readonly consents: ConsentRepo
 
   constructor(
     readonly db: Db,
@@ -50,6 +54,8 @@ export class Store {
     this.jobs = new JobRepo(db.dialect)
     this.inbound = new InboundRepo(db.dialect)
     this.routing = new RoutingRepo(db)
+    this.events = new EventRepo(fanout)
+    this.consents = new ConsentRepo()
   }
 
   get dialect(): Db['dialect'] {

@@ -9,7 +9,9 @@ import { JobWorker } from '../../src/queue/job.worker.js'
 import { INBOUND_PARTS_WAIT_MS } from '../../src/queue/job.worker.js'
 import { jobCatalog } from '../../src/queue/jobs/catalog.js'
 import { ReportIngestor } from '../../src/queue/report.ingestor.js'
-import type { Store } from '../../src/store/store.js'
+import { Store } from '../../src/store/store.js'
+import { createFanout } from '../../src/domain/webhooks/fanout.js'
+import { inboundEffects } from '../../src/usecases/inbound.js'
 import {
   openTestStore,
   startTestSwitchboard,
@@ -228,5 +230,39 @@ describe(`GET /v1/messages?direction=inbound (${TEST_DB})`, () => {
       headers: t.auth(t.keys.read),
     })
     assert.equal(bad.statusCode, 422)
+  })
+})
+
+describe(`inbound SMS raise message.received (${TEST_DB})`, () => {
+  test('once per stored SMS, logged for the stream and queued for every endpoint, in the same transaction', async (t) => {
+    const { store: plain, close } = await openTestStore()
+    t.after(close)
+    const store = new Store(
+      plain.db,
+      createFanout({ endpoints: [{ id: 'whe_app', url: 'https://app.example.com/hooks' }] }),
+    )
+    const ingestor = new ReportIngestor(store, silent, () => NOW, inboundEffects(store))
+    const from = '+14155550702'
+    await ingestor.ingest('twilio-us', [sms('SM-ev-1', 'Where is my order?', { from })])
+    await ingestor.ingest('twilio-us', [sms('SM-ev-1', 'Where is my order?', { from })]) // replay
+    const events = await store.db.kysely.selectFrom('events').selectAll().orderBy('id').execute()
+    assert.equal(events.length, 1, 'a replayed webhook raises nothing')
+    const [e] = events
+    assert.ok(e)
+    assert.equal(e.type, 'message.received')
+    const data = JSON.parse(e.data) as { id: string; from: string; body: string; status: string }
+    assert.deepEqual([data.from, data.body, data.status], [from, 'Where is my order?', 'received'])
+    const deliveries = await store.db.kysely
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('event_type', '=', 'message.received')
+      .execute()
+    assert.equal(deliveries.length, 1)
+    const [d] = deliveries
+    assert.ok(d)
+    assert.equal(d.message_id, data.id)
+    assert.equal(d.url, 'https://app.example.com/hooks')
+    const payload = JSON.parse(d.payload) as { type: string; data: { id: string } }
+    assert.deepEqual([payload.type, payload.data.id], ['message.received', data.id])
   })
 })

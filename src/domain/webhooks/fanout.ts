@@ -23,6 +23,11 @@ export interface StatusChangeFanout {
    * a message with a `statusCallback` does, and for the rest the store need not read the row.
    */
   everyMessage(): boolean
+  /**
+   * The outbox rows of an application event that is not a message's status change
+   * (`message.received`, `consent.changed`, ...): one per configured endpoint.
+   */
+  event(type: string, data: unknown, at: number): WebhookDeliveryRecord[]
 }
 
 export interface WebhookTargets {
@@ -68,7 +73,36 @@ export function createFanout(targets: WebhookTargets): StatusChangeFanout {
     if (m.status_callback !== null) out.push(row(m.status_callback, null))
     return out
   }
-  return Object.assign(fanout, { everyMessage: () => targets.endpoints.length > 0 })
+  const event = (type: string, data: unknown, at: number): WebhookDeliveryRecord[] => {
+    if (targets.endpoints.length === 0) return []
+    const payload = JSON.stringify({ type, timestamp: new Date(at).toISOString(), data })
+    return targets.endpoints.map((e) => ({
+      id: newId('whd'),
+      message_id: messageIdOf(data),
+      endpoint_id: e.id,
+      url: e.url,
+      destination: `endpoint:${e.id}`,
+      event_type: type,
+      payload,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: at,
+      lease_owner: null,
+      lease_until: null,
+      last_status_code: null,
+      last_error: null,
+      created_at: at,
+      updated_at: at,
+    }))
+  }
+  return Object.assign(fanout, { everyMessage: () => targets.endpoints.length > 0, event })
+}
+
+/** The message an event is about (its deliveries show in the message's view), if any. */
+function messageIdOf(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return null
+  const id = (data as { id?: unknown; object?: unknown }).id
+  return typeof id === 'string' && id.startsWith('msg_') ? id : null
 }
 
 /** The origin (scheme, host, port) deliveries to a statusCallback URL are counted under. */
