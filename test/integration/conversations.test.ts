@@ -151,6 +151,33 @@ describe(`conversations (${TEST_DB})`, () => {
     assert.equal(await count('contacts'), contacts + 1)
   })
 
+  test('inbound from a new number arriving at once makes one contact and one conversation', async () => {
+    const phones = Array.from({ length: 8 }, (_, i) => `+1415555040${i}`)
+    const [contacts, conversations] = [await count('contacts'), await count('conversations')]
+    await Promise.all(
+      phones.flatMap((from) =>
+        [1, 2, 3].map((n) =>
+          ingestor.ingest('simulator', [
+            {
+              type: 'inbound',
+              providerMessageId: `race-${from}-${n}`,
+              from,
+              to: OURS,
+              body: `at once ${n}`,
+              at: clock,
+            },
+          ]),
+        ),
+      ),
+    )
+    assert.equal(await count('contacts'), contacts + phones.length)
+    assert.equal(await count('conversations'), conversations + phones.length)
+    for (const phone of phones) {
+      const c = await byPhone(phone)
+      assert.equal((await thread(c.id)).messages.length, 3, phone)
+    }
+  })
+
   test('a thread holds inbound and outbound between the contact and its number, oldest first', async () => {
     const phone = '+14155550102'
     // Sent before the contact ever wrote: it joins the thread once the conversation exists.
