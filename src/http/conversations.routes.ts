@@ -260,7 +260,15 @@ export function conversationRoutes(
         { to: c.phone, from: c.number, body: req.body.body },
         { apiKeyId: req.apiKeyId, idempotency: req.idempotency },
       )
-      if (r.outcome === 'accepted') await ctx.store.tx(() => repo.touch(c.id, ctx.now()))
+      if (r.outcome === 'accepted') {
+        // The message is stored and will go: its 202 must not turn into a 500 (a retry without
+        // Idempotency-Key would send it twice) because the conversation's time did not move.
+        await ctx.store
+          .tx(() => repo.touch(c.id, ctx.now()))
+          .catch((err: unknown) =>
+            req.log.warn({ err, conversationId: c.id }, 'conversation activity not updated'),
+          )
+      }
       return answerSubmission(req, reply, r)
     },
   )
