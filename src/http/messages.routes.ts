@@ -20,7 +20,7 @@ import {
 } from './schemas.js'
 
 /** Answers a submit-messages outcome: 202 with the stored answer, a replay, or the error. */
-function answerSubmission(req: FastifyRequest, reply: FastifyReply, r: SubmitOutcome) {
+export function answerSubmission(req: FastifyRequest, reply: FastifyReply, r: SubmitOutcome) {
   switch (r.outcome) {
     case 'invalid':
       throw new AppError(r.error, r.details)

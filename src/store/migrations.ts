@@ -376,5 +376,44 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0008_conversations': {
+      async up(db: Kysely<unknown>) {
+        // A person who texted in, once per E.164 number (created by their first inbound SMS).
+        await db.schema
+          .createTable('contacts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('phone', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .execute()
+        // One thread per contact and Switchboard number. Its messages are found by query
+        // (inbound: from the contact to the number; outbound: to the contact from the number),
+        // so intake and the send worker write nothing for it (docs/conversations.md).
+        await db.schema
+          .createTable('conversations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('contact_id', 'text', (c) => c.notNull())
+          .addColumn('number', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('unread', 'integer', (c) => c.notNull())
+          .addColumn('assignee', 'text')
+          .addColumn('last_message_at', big, (c) => c.notNull())
+          .addColumn('flags', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .addUniqueConstraint('conversations_contact_number', ['contact_id', 'number'])
+          .execute()
+        // Newest activity first, with (last_message_at, id) as the cursor.
+        await db.schema
+          .createIndex('conversations_activity')
+          .on('conversations')
+          .columns(['last_message_at', 'id'])
+          .execute()
+        // A thread's inbound half: messages from the contact to the number, in id order. Partial,
+        // so outbound messages (the hot path) never touch it.
+        await sql`CREATE INDEX messages_inbound_from ON messages (from_number, to_number, id) WHERE direction = 'inbound'`.execute(
+          db,
+        )
+      },
+    },
   }
 }

@@ -164,6 +164,8 @@ export interface Database {
   pacing: PacingRow
   events: EventRow
   consents: ConsentRow
+  contacts: ContactRow
+  conversations: ConversationRow
 }
 
 /** An application event (src/store/event.repo.ts): what the event stream replays. */
@@ -189,6 +191,31 @@ export interface ConsentRow {
   /** JSON: `{ ip, userAgent, formUrl, ... }` where given. */
   evidence: string | null
   at: number
+}
+
+/** A person who texted in (src/store/conversation.repo.ts): one per E.164 number. */
+export interface ContactRow {
+  id: string
+  /** E.164. */
+  phone: string
+  created_at: number
+}
+
+/** A thread between a contact and a Switchboard number (src/store/conversation.repo.ts). */
+export interface ConversationRow {
+  id: string
+  contact_id: string
+  /** The Switchboard number (E.164 or short code) the contact texted. */
+  number: string
+  status: 'open' | 'closed'
+  /** 1 after an inbound message, 0 once marked read. */
+  unread: number
+  assignee: string | null
+  last_message_at: number
+  /** JSON: `ConversationFlag[]` (src/domain/conversations/conversation.ts). */
+  flags: string
+  created_at: number
+  updated_at: number
 }
 
 /** Columns in insertion order for the hot-path multi-row message insert. */

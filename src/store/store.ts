@@ -2,6 +2,7 @@ import type { Selectable } from 'kysely'
 import type { Db } from './db.js'
 import type { TxProgram } from './executor.js'
 import { ConsentRepo } from './consent.repo.js'
+import { ConversationRepo } from './conversation.repo.js'
 import { EventRepo } from './event.repo.js'
 import { InboundRepo } from './inbound.repo.js'
 import { JobRepo } from './job.repo.js'
@@ -44,6 +45,7 @@ export class Store {
   readonly routing: RoutingRepo
   readonly events: EventRepo
   readonly consents: ConsentRepo
+  readonly conversations: ConversationRepo
 
   constructor(
     readonly db: Db,
@@ -56,6 +58,7 @@ export class Store {
     this.routing = new RoutingRepo(db)
     this.events = new EventRepo(fanout)
     this.consents = new ConsentRepo()
+    this.conversations = new ConversationRepo(db)
   }
 
   get dialect(): Db['dialect'] {

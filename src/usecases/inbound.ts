@@ -15,11 +15,15 @@ export const noInboundEffect: InboundEffect = function* () {
   return
 }
 
-/** The effects of inbound SMS on `store`: each raises `message.received` (webhooks, stream). */
+/**
+ * The effects of inbound SMS on `store`: each raises `message.received` (webhooks, stream) and
+ * is threaded into its contact's conversation with the number it was sent to.
+ */
 export function inboundEffects(store: Store): InboundEffect {
   return function* (stored, now) {
     yield* store.events.raise(
       stored.map((m) => ({ type: 'message.received', data: presentMessage(m), at: now })),
     )
+    yield* store.conversations.recordInbound(stored, now)
   }
 }

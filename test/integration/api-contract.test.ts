@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import SwaggerParser from '@apidevtools/swagger-parser'
+import pino from 'pino'
 import { errorStatuses } from '../../src/http/openapi.js'
+import { ReportIngestor } from '../../src/queue/report.ingestor.js'
+import { inboundEffects } from '../../src/usecases/inbound.js'
 import { startTestSwitchboard, type TestSwitchboard } from '../support/harness.js'
 
 interface Operation {
@@ -159,12 +162,33 @@ describe('API contract', () => {
         '/v1/messages/batch',
         '/v1/messages/{id}/cancel',
         '/v1/webhooks/secret/rotate',
+        '/v1/conversations/{id}/messages',
       ].sort(),
     )
     for (const o of documented) assert.ok(o.op.responses[409], `${o.path} documents 409`)
   })
 
   test('request examples succeed when tried as /docs sends them', async () => {
+    // Conversation operations need a conversation: an inbound SMS makes one.
+    const ingestor = new ReportIngestor(
+      t.sb.store,
+      pino({ level: 'silent' }),
+      Date.now,
+      inboundEffects(t.sb.store),
+    )
+    const e = {
+      type: 'inbound',
+      providerMessageId: 'SMdocs',
+      from: '+14155550123',
+      to: '+15005550006',
+      body: 'Hi',
+      at: Date.now(),
+    } as const
+    await ingestor.ingest('simulator', [e])
+    const conversation = (
+      await t.inject({ method: 'GET', url: '/v1/conversations', headers: t.auth() })
+    ).json<{ data: { id: string }[] }>().data[0]
+    assert.ok(conversation)
     let tried = 0
     for (const o of operations(doc)) {
       const media = o.op.requestBody?.content['application/json']
@@ -172,7 +196,7 @@ describe('API contract', () => {
       assert.ok(media.example !== undefined, `${o.method} ${o.path} has an example body`)
       const res = await t.inject({
         method: o.method as 'POST',
-        url: urlFor(o.path, 'msg_none'),
+        url: urlFor(o.path, o.path.startsWith('/v1/conversations/') ? conversation.id : 'msg_none'),
         headers: { ...t.auth(), 'content-type': 'application/json' },
         payload: JSON.stringify(media.example),
       })
