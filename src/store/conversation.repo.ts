@@ -66,7 +66,9 @@ export class ConversationRepo {
    * (created on first contact), the conversation with the number it was sent to (created, or
    * reopened and marked unread, its last activity moved on), and the flags the text raises.
    */
-  *recordInbound(stored: readonly MessageRecord[], now: number): TxProgram<void> {
+  *recordInbound(stored: readonly MessageRecord[], now: number): TxProgram<Map<string, string>> {
+    // Message id -> the conversation it was threaded into.
+    const threaded = new Map<string, string>()
     for (const m of stored) {
       if (m.direction !== 'inbound' || m.from_number === null) continue
       const contactId = yield* this.#contact(m.from_number, now)
@@ -79,6 +81,7 @@ export class ConversationRepo {
         now,
       ])) as { id: string; flags: string }[]
       const conversation = found[0]
+      if (conversation) threaded.set(m.id, conversation.id)
       const flags = flagsOf(m)
       if (!conversation || flags.length === 0) continue
       yield run('UPDATE conversations SET flags = ? WHERE id = ?', [
@@ -86,6 +89,7 @@ export class ConversationRepo {
         conversation.id,
       ])
     }
+    return threaded
   }
 
   /** The contact of `phone`, created if it has none (two transactions at once make one). */

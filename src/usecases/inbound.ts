@@ -21,9 +21,13 @@ export const noInboundEffect: InboundEffect = function* () {
  */
 export function inboundEffects(store: Store): InboundEffect {
   return function* (stored, now) {
+    const threaded = yield* store.conversations.recordInbound(stored, now)
     yield* store.events.raise(
-      stored.map((m) => ({ type: 'message.received', data: presentMessage(m), at: now })),
+      stored.map((m) => ({
+        type: 'message.received',
+        data: { ...presentMessage(m), conversationId: threaded.get(m.id) ?? null },
+        at: now,
+      })),
     )
-    yield* store.conversations.recordInbound(stored, now)
   }
 }

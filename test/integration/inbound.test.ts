@@ -250,8 +250,20 @@ describe(`inbound SMS raise message.received (${TEST_DB})`, () => {
     const [e] = events
     assert.ok(e)
     assert.equal(e.type, 'message.received')
-    const data = JSON.parse(e.data) as { id: string; from: string; body: string; status: string }
+    const data = JSON.parse(e.data) as {
+      id: string
+      from: string
+      body: string
+      status: string
+      conversationId: string
+    }
     assert.deepEqual([data.from, data.body, data.status], [from, 'Where is my order?', 'received'])
+    const conversation = await store.db.kysely
+      .selectFrom('conversations')
+      .select('id')
+      .where('number', '=', '+14155550100')
+      .executeTakeFirstOrThrow()
+    assert.equal(data.conversationId, conversation.id, 'the event names its conversation')
     const deliveries = await store.db.kysely
       .selectFrom('webhook_deliveries')
       .selectAll()
