@@ -203,7 +203,7 @@ export function readKeywords(
   problems: string[],
 ): KeywordSettings {
   if (raw === undefined) return defaultKeywordSettings()
-  const problem = (m: string) => problems.push(`KEYWORDS${m.startsWith('.') ? '' : ' '}${m}`)
+  const problem = (m: string) => problems.push(`KEYWORDS${/^[.:]/.test(m) ? '' : ' '}${m}`)
   if (!isObject(raw)) {
     problem('must be a JSON object { "default": {...}, "senders": { "<number>": {...} } }')
     return defaultKeywordSettings()
