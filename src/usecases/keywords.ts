@@ -7,7 +7,6 @@ import {
 import { keywordOf, normalizeKeyword, type KeywordKind } from '../domain/consent/keywords.js'
 import type { MessageRecord } from '../domain/messages/message.js'
 import { prepareMessage, type MessagePolicy } from '../domain/messages/prepare.js'
-import { parseSender } from '../domain/messages/sender.js'
 import type { Route } from '../domain/routing/route.js'
 import { Router } from '../domain/routing/router.js'
 import type { ConsentEntry, ConsentState } from '../store/consent.repo.js'
@@ -93,8 +92,8 @@ export function keywordEffects(store: Store, o: KeywordOptions = {}): InboundEff
     const hits: { m: MessageRecord; phone: string; sender: string; kind: KeywordKind }[] = []
     for (const m of stored) {
       if (m.direction !== 'inbound' || m.from_number === null) continue
-      const parsed = parseSender(m.to_number)
-      const sender = parsed.ok ? parsed.from : m.to_number
+      // The number it was sent to: E.164 or a short code, as the adapters give it.
+      const sender = m.to_number
       const kind = keywordOf(m.body, extraOf(sender))
       if (kind !== null) hits.push({ m, phone: m.from_number, sender, kind })
     }

@@ -203,6 +203,15 @@ describe(`inbound keywords (${TEST_DB})`, () => {
       keywordReply: { kind: 'opt_out', inReplyTo: inbound.id },
     })
     assert.equal(isKeywordReply(reply), true)
+    const evidence = await store.db.kysely
+      .selectFrom('consents')
+      .select(['evidence', 'disclosure', 'at'])
+      .where('phone', '=', phone)
+      .execute()
+    assert.deepEqual(
+      evidence.map((r) => [JSON.parse(r.evidence ?? ''), r.disclosure, Number(r.at)]),
+      [0, 1].map(() => [{ messageId: inbound.id, keyword: 'STOP', to: A }, null, NOW]),
+    )
     assert.deepEqual(
       (await store.listEvents(reply.id)).map((e) => e.status),
       ['queued'],
@@ -365,6 +374,25 @@ describe(`inbound keywords (${TEST_DB})`, () => {
     }
     assert.deepEqual(await ledger(phone), [])
     assert.deepEqual(await replies(phone), [])
+  })
+
+  test('a reply no route accepts, or to a number it cannot send to, is not queued; the opt-out is recorded all the same', async () => {
+    const usOnly = loadConfig({
+      DATABASE_URL: 'sqlite::memory:',
+      ROUTES: JSON.stringify([{ match: { countries: ['US'] }, providers: ['simulator'] }]),
+    })
+    const narrow = new ReportIngestor(store, silent, () => NOW, inboundEffects(store, usOnly))
+    const uk = '+447911123456'
+    const us = nextPhone()
+    await narrow.ingest('twilio-us', [sms(uk, A, 'STOP'), sms(us, A, 'STOP')])
+    assert.deepEqual(await ledger(uk), [['opt_out', A, 'keyword']])
+    assert.deepEqual(await replies(uk), [])
+    assert.equal((await replies(us)).length, 1)
+    // A number Switchboard could not send to (libphonenumber finds it invalid): no reply either.
+    const fictional = '+447700900123'
+    await send(sms(fictional, D, 'STOP'))
+    assert.deepEqual(await ledger(fictional), [['opt_out', D, 'keyword']])
+    assert.deepEqual(await replies(fictional), [])
   })
 
   test('two STOPs from one number at once: one opt-out, one confirmation', async () => {
