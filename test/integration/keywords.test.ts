@@ -209,7 +209,11 @@ describe(`inbound keywords (${TEST_DB})`, () => {
       .where('phone', '=', phone)
       .execute()
     assert.deepEqual(
-      evidence.map((r) => [JSON.parse(r.evidence ?? ''), r.disclosure, Number(r.at)]),
+      evidence.map((r): unknown[] => [
+        JSON.parse(r.evidence ?? '') as unknown,
+        r.disclosure,
+        Number(r.at),
+      ]),
       [0, 1].map(() => [{ messageId: inbound.id, keyword: 'STOP', to: A }, null, NOW]),
     )
     assert.deepEqual(
