@@ -10,6 +10,7 @@ import {
 import { maskUserInfo } from './domain/webhooks/callback-url.js'
 import { literalDestination } from './domain/webhooks/destination.js'
 import { readRouting, type RoutingConfig } from './domain/routing/routing-config.js'
+import { readKeywords, type KeywordSettings } from './domain/consent/keyword-config.js'
 
 /**
  * The only reader of process.env. Parses every setting once at boot, reports every problem
@@ -61,6 +62,8 @@ export interface Config {
   readonly providers: readonly ProviderSettings[]
   /** Routes (ROUTES), prices (PRICES) and circuit breakers: docs/routing.md. */
   readonly routing: RoutingConfig
+  /** `KEYWORDS`: program name, support contact, replies and extra keywords (docs/compliance.md). */
+  readonly keywords: KeywordSettings
   readonly webhooks: {
     readonly secret: string | undefined
     readonly endpoints: readonly { url: string; secret: string }[]
@@ -233,6 +236,9 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     r.problems,
   )
 
+  const maxSegments = r.int('MAX_SEGMENTS', 10, 1, 255)
+  const keywords = readKeywords(r.jsonValue('KEYWORDS'), maxSegments, r.problems)
+
   const endpoints = r.json<{ url: string; secret: string }[]>(
     'WEBHOOK_ENDPOINTS',
     [],
@@ -294,7 +300,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     bodyLimit: r.int('BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024),
     messages: {
       defaultCountry,
-      maxSegments: r.int('MAX_SEGMENTS', 10, 1, 255),
+      maxSegments,
       smartEncoding: r.bool('SMART_ENCODING', false),
       defaultValidityPeriod: r.int('DEFAULT_VALIDITY_PERIOD', 36_000, 1),
       maxValidityPeriod: r.int('MAX_VALIDITY_PERIOD', 7 * 86_400, 1),
@@ -317,6 +323,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     pacing: { redisUrl, marginMs: r.int('PACING_MARGIN_MS', 40, 20, 1000) },
     providers,
     routing,
+    keywords,
     webhooks: {
       secret: webhookSecret,
       endpoints,

@@ -96,7 +96,7 @@ export async function composeWorker(
   o: { logger: Logger; now: () => number },
 ): Promise<WorkerParts> {
   const providers = await createProviders(config, store, o.now)
-  const reports = new ReportIngestor(store, o.logger, o.now, inboundEffects(store))
+  const reports = new ReportIngestor(store, o.logger, o.now, inboundEffects(store, config))
   const background = await startBackground({
     config,
     store,
@@ -213,7 +213,7 @@ export async function startSwitchboard(
     worker = await composeWorker(config, store, { logger, now })
     reports = worker.reports
   } else {
-    reports = new ReportIngestor(store, logger, now, inboundEffects(store))
+    reports = new ReportIngestor(store, logger, now, inboundEffects(store, config))
   }
   const background = worker?.background
   // Providers that send live where the workers run; elsewhere an unstarted instance of each

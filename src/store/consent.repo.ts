@@ -23,6 +23,21 @@ export interface ConsentState {
  * its own repository).
  */
 export class ConsentRepo {
+  constructor(private readonly dialect: 'sqlite' | 'postgres' = 'sqlite') {}
+
+  /**
+   * Serialises ledger changes per number until the transaction ends: on PostgreSQL a
+   * transaction lock per phone (taken in a fixed order), so two keywords from one number
+   * handled at once read each other's entries (one confirmation for two STOPs). SQLite runs one
+   * writer at a time already.
+   */
+  *lockPhones(phones: readonly string[]): TxProgram<void> {
+    if (this.dialect !== 'postgres') return
+    for (const phone of [...new Set(phones)].sort()) {
+      yield rows('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`consent\n${phone}`])
+    }
+  }
+
   /** Appends entries in order. */
   *record(entries: readonly ConsentEntry[]): TxProgram<void> {
     for (const e of entries) {

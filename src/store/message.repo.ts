@@ -11,6 +11,7 @@ import {
   CHUNK,
   insertRows,
   insertText,
+  packRows,
   REF_COLUMNS,
   WIDTH,
   type Submission,
@@ -98,6 +99,21 @@ export class MessageRepo {
     yield* insertRows('messages', INTAKE_COLUMNS, params)
     yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
     return results
+  }
+
+  /**
+   * Switchboard's own new outbound messages (keyword replies), with their first event, in the
+   * caller's transaction: no idempotency record and none of intake's checks, so a reply the
+   * rules allow (the confirmation of an opt-out) is never refused by them.
+   */
+  *insertOwn(messages: readonly MessageRecord[]): TxProgram<void> {
+    if (messages.length === 0) return
+    yield* insertRows('messages', INTAKE_COLUMNS, packRows(messages))
+    yield* insertRows(
+      'message_events',
+      FIRST_EVENT_COLUMNS,
+      messages.flatMap((m) => [m.id, m.status, m.created_at]),
+    )
   }
 
   /**

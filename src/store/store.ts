@@ -57,7 +57,7 @@ export class Store {
     this.inbound = new InboundRepo(db.dialect)
     this.routing = new RoutingRepo(db)
     this.events = new EventRepo(fanout)
-    this.consents = new ConsentRepo()
+    this.consents = new ConsentRepo(db.dialect)
     this.conversations = new ConversationRepo(db)
   }
 

@@ -2,6 +2,7 @@ import type { MessageRecord } from '../domain/messages/message.js'
 import { presentMessage } from '../domain/messages/present.js'
 import type { TxProgram } from '../store/executor.js'
 import type { Store } from '../store/store.js'
+import { keywordEffects, type KeywordOptions } from './keywords.js'
 
 /**
  * What inbound SMS set off, run in the transaction that stores them, so a provider's webhook is
@@ -15,11 +16,24 @@ export const noInboundEffect: InboundEffect = function* () {
   return
 }
 
+/** The configuration inbound effects read (src/config.ts Config has these). */
+export interface InboundSettings {
+  readonly keywords?: KeywordOptions['keywords']
+  readonly routing?: { readonly routes: NonNullable<KeywordOptions['routes']> }
+  readonly messages?: KeywordOptions['policy']
+}
+
 /**
- * The effects of inbound SMS on `store`: each raises `message.received` (webhooks, stream) and
- * is threaded into its contact's conversation with the number it was sent to.
+ * The effects of inbound SMS on `store`: each is threaded into its contact's conversation with
+ * the number it was sent to and raises `message.received` (webhooks, stream); keywords change
+ * consent and queue their replies.
  */
-export function inboundEffects(store: Store): InboundEffect {
+export function inboundEffects(store: Store, config: InboundSettings = {}): InboundEffect {
+  const keywords = keywordEffects(store, {
+    keywords: config.keywords,
+    routes: config.routing?.routes,
+    policy: config.messages,
+  })
   return function* (stored, now) {
     const threaded = yield* store.conversations.recordInbound(stored, now)
     yield* store.events.raise(
@@ -29,5 +43,6 @@ export function inboundEffects(store: Store): InboundEffect {
         at: now,
       })),
     )
+    yield* keywords(stored, now)
   }
 }
