@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -307,4 +307,16 @@ test("QUIET_HOURS refuses a window that could never open across a country's zone
       ),
     ),
   )
+})
+
+test('the example in docs/compliance.md is a valid QUIET_HOURS', () => {
+  const doc = readFileSync(new URL('../../../docs/compliance.md', import.meta.url), 'utf8')
+  const example = /## Quiet hours[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1]
+  assert.ok(example)
+  const c = loadConfig({ QUIET_HOURS: example })
+  assert.deepEqual(c.quietHours.countries.US, {
+    start: 480,
+    end: 1200,
+    days: [0, 1, 2, 3, 4, 5, 6],
+  })
 })
