@@ -127,10 +127,13 @@ export function holdAtIntake(m: MessageRecord, quiet: QuietHours | undefined): s
 
 const TIME = /^([01]\d|2[0-4]):([0-5]\d)$/
 
-/** Largest gap between the zones' offsets over a year from `from` (sampled twice a month). */
+/**
+ * Largest gap between the zones' offsets, sampled in the middle of each quarter of the year from
+ * `from` (boot time matters: every test process and every start pays it).
+ */
 function spreadMs(zones: readonly string[], from: number): number {
   let max = 0
-  for (let t = from; t < from + 366 * DAY; t += 15 * DAY) {
+  for (let t = from + 45 * DAY; t < from + 366 * DAY; t += 91 * DAY) {
     const offsets = zones.map((z) => offsetAt(z, t))
     max = Math.max(max, Math.max(...offsets) - Math.min(...offsets))
   }
