@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import type { InstanceHealth } from './domain/routing/provider-monitor.js'
 import type { SmsProvider } from './providers/provider.js'
+import { QuietHours } from './domain/quiet-hours/quiet-hours.js'
 import { JobWorker } from './queue/job.worker.js'
 import { jobCatalog } from './queue/jobs/catalog.js'
 import type { ReportIngestor } from './queue/report.ingestor.js'
@@ -63,6 +64,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     routing: config.routing,
     ...(pace ? { pace } : {}),
     config: config.worker,
+    quietHours: new QuietHours(config.quietHours),
     logger,
     now,
   })

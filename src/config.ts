@@ -11,6 +11,7 @@ import { maskUserInfo } from './domain/webhooks/callback-url.js'
 import { literalDestination } from './domain/webhooks/destination.js'
 import { readRouting, type RoutingConfig } from './domain/routing/routing-config.js'
 import { readKeywords, type KeywordSettings } from './domain/consent/keyword-config.js'
+import { readQuietHours, type QuietHoursConfig } from './domain/quiet-hours/quiet-hours.js'
 
 /**
  * The only reader of process.env. Parses every setting once at boot, reports every problem
@@ -58,6 +59,8 @@ export interface Config {
     /** Added to each one-second window: jitter on the way to the provider. */
     readonly marginMs: number
   }
+  /** QUIET_HOURS: the local sending windows of marketing messages (docs/compliance.md). */
+  readonly quietHours: QuietHoursConfig
   /** Provider instances, in configured order (PROVIDERS); the simulator when none is set. */
   readonly providers: readonly ProviderSettings[]
   /** Routes (ROUTES), prices (PRICES) and circuit breakers: docs/routing.md. */
@@ -181,8 +184,10 @@ function readConfigFile(path: string | undefined, problems: string[]): Source {
     }
     const out: Source = {}
     for (const [k, v] of Object.entries(parsed)) {
-      // `"routes": [...]` in the file is ROUTES, as the documentation writes it.
-      const key = (CONFIG_KEYS as readonly string[]).includes(k.toUpperCase()) ? k.toUpperCase() : k
+      // `"routes": [...]` in the file is ROUTES and `"quietHours"` QUIET_HOURS, as the
+      // documentation writes them.
+      const upper = k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+      const key = (CONFIG_KEYS as readonly string[]).includes(upper) ? upper : k
       out[key] = typeof v === 'string' ? v : JSON.stringify(v)
     }
     return out
@@ -321,6 +326,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       providerTimeoutMs,
     },
     pacing: { redisUrl, marginMs: r.int('PACING_MARGIN_MS', 40, 20, 1000) },
+    quietHours: readQuietHours(r.jsonValue('QUIET_HOURS'), r.problems),
     providers,
     routing,
     keywords,

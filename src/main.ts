@@ -23,6 +23,7 @@ import { WriteLock } from './store/write-lock.js'
 import type { Submission, SubmissionResult } from './store/rows.js'
 import { Store } from './store/store.js'
 import { createApiKey } from './usecases/api-keys.js'
+import { QuietHours } from './domain/quiet-hours/quiet-hours.js'
 import { MessageSubmitter } from './usecases/submit-messages.js'
 import { WebhookSecrets } from './usecases/webhook-secrets.js'
 
@@ -243,6 +244,7 @@ export async function startSwitchboard(
         router: new Router(config.routing.routes),
         idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
         now,
+        quietHours: new QuietHours(config.quietHours),
       })
       app = await buildApp({
         config,

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino'
 import { analyzeBody } from '../domain/messages/encoding.js'
 import type { MessageRecord } from '../domain/messages/message.js'
-import { decideRetry, type RetryPolicy } from '../domain/messages/retry.js'
+import { decideRetry, type RetryDecision, type RetryPolicy } from '../domain/messages/retry.js'
+import { holdDetail, type QuietHours } from '../domain/quiet-hours/quiet-hours.js'
 import { OUTCOME_UNKNOWN, planAfterFailure, selectInstance } from '../domain/routing/failover.js'
 import type { Cost, PriceTable } from '../domain/routing/prices.js'
 import type { ProviderMonitor, SendVerdict } from '../domain/routing/provider-monitor.js'
@@ -82,6 +83,8 @@ export type Dispatched =
       nextAttemptAt: number
       /** null: the message keeps the error code it had. */
       errorCode: string | null
+      /** Why, for its timeline (default: not sent, retry at). */
+      detail?: string | undefined
     }
 
 export interface DispatchOptions {
@@ -96,6 +99,11 @@ export interface DispatchOptions {
   readonly logger: Logger
   readonly now: () => number
   readonly random?: () => number
+  /**
+   * Marketing messages go only inside their recipient's window: one claimed outside it (due
+   * after a retry, a backlog, a release) goes back until it opens, and a retry is set for it.
+   */
+  readonly quietHours?: QuietHours
 }
 
 /**
@@ -125,6 +133,17 @@ export class Dispatcher {
     const { monitor, now } = this.#o
     const start = now()
     if (start >= m.valid_until) return expired(m, null)
+    const quiet = m.type === 'marketing' ? this.#o.quietHours?.hold(m.to_number, start) : null
+    if (quiet) {
+      // Until the window opens, or until the validity ends (the next claim expires it).
+      return {
+        kind: 'release',
+        id: m.id,
+        nextAttemptAt: Math.min(quiet.until, m.valid_until),
+        errorCode: null,
+        detail: holdDetail(quiet),
+      }
+    }
     const choice = this.#o.router.choose({ to: m.to_number, type: m.type, from: m.from_number })
     if (!choice) {
       return {
@@ -273,20 +292,24 @@ export class Dispatcher {
           endedAt,
         )
         if (plan === 'give_up_unknown') return givenUp(m, provider.name, sender, attempt)
-        const d = decideRetry(
+        const d = this.#inWindow(
           m,
-          {
-            outcome: 'retry',
-            code: result.code,
-            ...(result.outcome === 'retry' && result.after !== undefined
-              ? { after: result.after }
-              : {}),
-            ...(result.message === undefined ? {} : { message: result.message }),
-          },
-          endedAt,
-          this.#o.policy,
-          this.#o.random,
-          plan === 'failover' ? 0 : undefined,
+          decideRetry(
+            m,
+            {
+              outcome: 'retry',
+              code: result.code,
+              ...(result.outcome === 'retry' && result.after !== undefined
+                ? { after: result.after }
+                : {}),
+              ...(result.message === undefined ? {} : { message: result.message }),
+            },
+            endedAt,
+            this.#o.policy,
+            this.#o.random,
+            plan === 'failover' ? 0 : undefined,
+          ),
+          result.code,
         )
         // Out of attempts or time after a send that may have reached the phone: it stays
         // `sent`, outcome unknown, where a later delivery report can still find it.
@@ -297,6 +320,25 @@ export class Dispatcher {
         return { ...d, id: m.id, provider: provider.name, attempt }
       }
     }
+  }
+
+  /**
+   * A marketing message's retry falls inside its recipient's window: moved to its opening,
+   * or expired if the validity ends first.
+   */
+  #inWindow(m: MessageRecord, d: RetryDecision, code: string): RetryDecision {
+    if (d.kind !== 'retry' || m.type !== 'marketing' || !this.#o.quietHours) return d
+    const opens = this.#o.quietHours.nextSendTime(m.to_number, d.nextAttemptAt)
+    if (opens === d.nextAttemptAt) return d
+    if (opens >= m.valid_until) {
+      return {
+        kind: 'final',
+        status: 'expired',
+        errorCode: 'validity_expired',
+        errorMessage: `last error: ${code}; quiet hours until ${new Date(opens).toISOString()}`,
+      }
+    }
+    return { ...d, nextAttemptAt: opens }
   }
 }
 

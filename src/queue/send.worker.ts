@@ -6,6 +6,7 @@ import { PriceTable } from '../domain/routing/prices.js'
 import { ProviderMonitor } from '../domain/routing/provider-monitor.js'
 import { defaultRoutes } from '../domain/routing/route.js'
 import { Router } from '../domain/routing/router.js'
+import type { QuietHours } from '../domain/quiet-hours/quiet-hours.js'
 import type { RoutingConfig } from '../domain/routing/routing-config.js'
 import type { SmsProvider } from '../providers/provider.js'
 import type { OutcomeWrite } from '../store/message.repo.js'
@@ -26,6 +27,8 @@ export interface SendWorkerOptions {
   /** Called before each send once instance and sender are chosen (see PaceFn); default: no wait. */
   pace?: PaceFn
   config: Config['worker']
+  /** Marketing messages wait for their recipient's window (none: never). */
+  quietHours?: QuietHours
   logger: Logger
   now?: () => number
   random?: () => number
@@ -94,6 +97,7 @@ export class SendWorker {
       logger: o.logger,
       now: this.#now,
       ...(o.random ? { random: o.random } : {}),
+      ...(o.quietHours ? { quietHours: o.quietHours } : {}),
     })
     this.#outcomes = new Batcher<Dispatched, undefined>(
       async (done) => {

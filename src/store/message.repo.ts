@@ -6,6 +6,7 @@ import {
   AT_ID,
   AT_STATUS,
   FIRST_EVENT_COLUMNS,
+  NOTED_FIRST_EVENT_COLUMNS,
   ATTEMPT_COLUMNS,
   INTAKE_COLUMNS,
   CHUNK,
@@ -63,6 +64,9 @@ export class MessageRepo {
   *insertSubmissions(subs: readonly Submission[]): TxProgram<SubmissionResult[]> {
     const results: SubmissionResult[] = []
     const params: unknown[] = []
+    /** First events with a detail (NOTED_FIRST_EVENT_COLUMNS), instead of the plain ones. */
+    const noted: unknown[] = []
+    const notedIds = new Set<unknown>()
     for (const sub of subs) {
       const idem = sub.idempotency
       if (idem) {
@@ -89,15 +93,28 @@ export class MessageRepo {
           }
         }
       }
+      const details = sub.details
+      if (details) {
+        for (let i = 0; i < sub.rows.length; i += WIDTH) {
+          const id = sub.rows[i + AT_ID] as string
+          if (Object.hasOwn(details, id)) {
+            noted.push(id, sub.rows[i + AT_STATUS], details[id], sub.rows[i + AT_CREATED])
+            notedIds.add(id)
+          }
+        }
+      }
       for (const v of sub.rows) params.push(v)
       results.push({ outcome: 'inserted' })
     }
     const events: unknown[] = []
     for (let i = 0; i < params.length; i += WIDTH) {
-      events.push(params[i + AT_ID], params[i + AT_STATUS], params[i + AT_CREATED])
+      const id = params[i + AT_ID]
+      if (notedIds.size > 0 && notedIds.has(id)) continue
+      events.push(id, params[i + AT_STATUS], params[i + AT_CREATED])
     }
     yield* insertRows('messages', INTAKE_COLUMNS, params)
     yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
+    yield* insertRows('message_events', NOTED_FIRST_EVENT_COLUMNS, noted)
     return results
   }
 
@@ -178,7 +195,7 @@ export class MessageRepo {
         )) as ChangedRow[]
         const row = released[0]
         if (!row) continue
-        const detail = `not sent; retry at ${new Date(w.nextAttemptAt).toISOString()}`
+        const detail = w.detail ?? `not sent; retry at ${new Date(w.nextAttemptAt).toISOString()}`
         changes.add(row.id, yield* fanoutRow(row, whole), 'queued', w.errorCode, detail, now)
         continue
       }

@@ -51,6 +51,8 @@ export type OutcomeWrite =
       nextAttemptAt: number
       /** Null keeps the message's error code (the previous attempt's). */
       errorCode: string | null
+      /** Its timeline detail (default: not sent; retry at). */
+      detail?: string | undefined
       attempt?: undefined
     }
   | {

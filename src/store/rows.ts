@@ -15,6 +15,8 @@ export interface Submission {
   readonly idempotency: IdempotencyRow | null
   /** The messages' INTAKE_COLUMNS values, one message after another. */
   readonly rows: readonly unknown[]
+  /** A first event's detail by message id, where it has one (held for quiet hours). */
+  readonly details?: Readonly<Record<string, string>> | undefined
 }
 
 /** What became of one submission: stored, or the response of an earlier one with its key. */
@@ -24,8 +26,10 @@ export type SubmissionResult =
 /** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
 export const CHUNK = 64
 export const EVENT_COLUMNS = ['message_id', 'status', 'error_code', 'detail', 'at'] as const
-/** A message's first event (queued or scheduled) has no error code or detail. */
+/** A message's first event (queued or scheduled) has no error code, and seldom a detail. */
 export const FIRST_EVENT_COLUMNS = ['message_id', 'status', 'at'] as const
+/** A first event with a detail (a marketing message held for quiet hours). */
+export const NOTED_FIRST_EVENT_COLUMNS = ['message_id', 'status', 'detail', 'at'] as const
 export const DELIVERY_COLUMNS = [
   'id',
   'message_id',

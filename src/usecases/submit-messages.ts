@@ -7,6 +7,7 @@ import {
   type SendRequest,
 } from '../domain/messages/prepare.js'
 import { isoOf, messageJson } from '../domain/messages/present.js'
+import { holdAtIntake, type QuietHours } from '../domain/quiet-hours/quiet-hours.js'
 import { countryOf, type Router } from '../domain/routing/router.js'
 import { packRows, type Submission, type SubmissionResult } from '../store/rows.js'
 import type { IdempotencyRow } from '../store/schema.js'
@@ -43,6 +44,15 @@ export interface MessageSubmitterDeps {
   readonly router: Pick<Router, 'accepts'>
   readonly idempotencyTtlMs: number
   readonly now: () => number
+  /** Marketing messages due outside their recipient's window are held (none: never held). */
+  readonly quietHours?: QuietHours | undefined
+}
+
+/** First-event details by message id (Submission.details). */
+type Notes = Record<string, string>
+const some = (notes: Notes): Notes | undefined => {
+  for (const _ in notes) return notes
+  return undefined
 }
 
 interface BatchItem {
@@ -75,33 +85,37 @@ export class MessageSubmitter {
   async submit(req: SendRequest, ctx: SubmitContext): Promise<SubmitOutcome> {
     const prepared = this.#prepareOne(req, ctx)
     if ('outcome' in prepared) return prepared
-    return this.#store(prepared.rows, prepared.json, ctx)
+    return this.#store(prepared.rows, prepared.json, ctx, prepared.details)
   }
 
   /** Up to a batch of messages, each validated on its own; `json` lists each by index. */
   async submitBatch(reqs: readonly SendRequest[], ctx: SubmitContext): Promise<SubmitOutcome> {
-    const { rows, json } = this.#prepareBatch(reqs, ctx.apiKeyId)
-    return this.#store(rows, json, ctx)
+    const { rows, json, details } = this.#prepareBatch(reqs, ctx.apiKeyId)
+    return this.#store(rows, json, ctx, details)
   }
 
   #prepareOne(
     req: SendRequest,
     ctx: SubmitContext,
-  ): { rows: unknown[]; json: string } | Extract<SubmitOutcome, { outcome: 'invalid' }> {
-    const r = this.#prepare(req, ctx.apiKeyId, this.deps.now())
+  ):
+    | { rows: unknown[]; json: string; details: Notes | undefined }
+    | Extract<SubmitOutcome, { outcome: 'invalid' }> {
+    const notes: Notes = {}
+    const r = this.#prepare(req, ctx.apiKeyId, this.deps.now(), notes)
     if (!r.ok) return { outcome: 'invalid', error: r.error, details: r.details }
-    return { rows: packRows([r.message]), json: messageJson(r.message) }
+    return { rows: packRows([r.message]), json: messageJson(r.message), details: some(notes) }
   }
 
   #prepareBatch(
     reqs: readonly SendRequest[],
     apiKeyId: string | null,
-  ): { rows: unknown[]; json: string } {
+  ): { rows: unknown[]; json: string; details: Notes | undefined } {
     const now = this.deps.now()
     const messages: MessageRecord[] = []
     const data: BatchItem[] = []
+    const notes: Notes = {}
     reqs.forEach((m, index) => {
-      const r = this.#prepare(m, apiKeyId, now)
+      const r = this.#prepare(m, apiKeyId, now, notes)
       if (r.ok) {
         const x = r.message
         messages.push(x)
@@ -126,15 +140,22 @@ export class MessageSubmitter {
       }
     })
     const body = { accepted: messages.length, failed: data.length - messages.length, data }
-    return { rows: packRows(messages), json: JSON.stringify(body) }
+    return { rows: packRows(messages), json: JSON.stringify(body), details: some(notes) }
   }
 
-  /** Validates one request and checks that a route accepts it. */
-  #prepare(req: SendRequest, apiKeyId: string | null, now: number): PrepareResult {
+  /**
+   * Validates one request and checks that a route accepts it; a marketing message due in
+   * quiet hours is scheduled for its window (the reason goes to `notes`, for its first event).
+   */
+  #prepare(req: SendRequest, apiKeyId: string | null, now: number, notes: Notes): PrepareResult {
     const r = prepareMessage(req, { apiKeyId, now, policy: this.deps.policy })
     if (!r.ok) return r
     const m = r.message
-    if (this.deps.router.accepts({ to: m.to_number, type: m.type, from: m.from_number })) return r
+    if (this.deps.router.accepts({ to: m.to_number, type: m.type, from: m.from_number })) {
+      const held = holdAtIntake(m, this.deps.quietHours)
+      if (held !== null) notes[m.id] = held
+      return r
+    }
     return {
       ok: false,
       error: errors.no_route,
@@ -143,7 +164,12 @@ export class MessageSubmitter {
   }
 
   /** Stores the rows with the idempotency record of their 202 answer `json`. */
-  async #store(rows: unknown[], json: string, ctx: SubmitContext): Promise<SubmitOutcome> {
+  async #store(
+    rows: unknown[],
+    json: string,
+    ctx: SubmitContext,
+    details: Notes | undefined,
+  ): Promise<SubmitOutcome> {
     const idem = ctx.idempotency ?? null
     let record: IdempotencyRow | null = null
     if (idem) {
@@ -158,7 +184,9 @@ export class MessageSubmitter {
         expires_at: now + this.deps.idempotencyTtlMs,
       }
     }
-    const result = await this.deps.intake({ idempotency: record, rows })
+    const result = await this.deps.intake(
+      details ? { idempotency: record, rows, details } : { idempotency: record, rows },
+    )
     if (result.outcome === 'duplicate') return { outcome: 'replay', stored: result.existing }
     return { outcome: 'accepted', json }
   }

@@ -77,6 +77,9 @@ export async function startTestSwitchboard(
     WORKER_POLL_MS: '20',
     RETRY_BASE_MS: '20',
     RETRY_MAX_MS: '200',
+    // Marketing messages go at any hour, so a suite's outcome does not depend on the time of
+    // day it runs; quiet-hours suites set their own windows and clock.
+    QUIET_HOURS: '{"default":{"start":"00:00","end":"24:00"}}',
     // The background thread is on, as users run it. A suite that reaches into the in-process
     // simulator or the send worker sets WORKER_THREAD=false.
     ...database.env,
