@@ -5,6 +5,7 @@ import { AppError, errors } from '../domain/errors.js'
 import { registerAccessControl } from './access.js'
 import { createAppContext, type AppDeps } from './context.js'
 import { sendClientError, sendError } from './error-handler.js'
+import { consentRoutes, consentSchemas } from './consents.routes.js'
 import { healthRoutes } from './health.routes.js'
 import { registerIdempotency } from './idempotency.js'
 import { registerJsonBody } from './json-body.js'
@@ -31,7 +32,7 @@ function makeAjv(coerce: boolean): Ajv {
   })
   addFormats(ajv)
   // Route schemas refer to the named ones by `$id` (Type.Ref).
-  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas])
+  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas, ...consentSchemas])
     ajv.addSchema(schema)
   return ajv
 }
@@ -66,7 +67,7 @@ export async function buildApp(deps: AppDeps) {
     (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema),
   )
 
-  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas])
+  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas, ...consentSchemas])
     app.addSchema(schema)
   await registerOpenApi(app)
 
@@ -95,6 +96,7 @@ export async function buildApp(deps: AppDeps) {
       keyRoutes(v1, ctx)
       webhookRoutes(v1, ctx)
       routingRoutes(v1, ctx)
+      consentRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

@@ -164,6 +164,7 @@ export interface Database {
   pacing: PacingRow
   events: EventRow
   consents: ConsentRow
+  consent_refusals: ConsentRefusalRow
 }
 
 /** An application event (src/store/event.repo.ts): what the event stream replays. */
@@ -188,6 +189,18 @@ export interface ConsentRow {
   disclosure: string | null
   /** JSON: `{ ip, userAgent, formUrl, ... }` where given. */
   evidence: string | null
+  at: number
+}
+
+/**
+ * One send refused at intake for consent (`recipient_opted_out`, `consent_required`): what
+ * stats count. No message row exists for it, and no number is kept here.
+ */
+export interface ConsentRefusalRow {
+  id: Generated<number>
+  reason: string
+  /** The message type: `transactional` or `marketing`. */
+  type: string
   at: number
 }
 
