@@ -414,7 +414,7 @@ describe('enforcement before the send', () => {
     await consent({ phone, action: 'opt_out', scope: SENDER })
     const m = await waitFor(async () => {
       const got = await t.sb.store.getMessage(r.json.id ?? '')
-      return got && got.status !== 'scheduled' && got.status !== 'queued' ? got : undefined
+      return got && !['scheduled', 'queued', 'sending'].includes(got.status) ? got : undefined
     }, 15_000)
     assert.equal(m.status, 'rejected')
     assert.equal(m.error_code, 'recipient_opted_out')
