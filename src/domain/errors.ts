@@ -85,6 +85,16 @@ export const errors = {
     'sendAt must be a future time within limits',
   ),
   no_route: defineError('no_route', 422, 'No route accepts this message'),
+  recipient_opted_out: defineError(
+    'recipient_opted_out',
+    422,
+    'The recipient opted out of messages of this scope',
+  ),
+  consent_required: defineError(
+    'consent_required',
+    422,
+    "A marketing message needs the recipient's recorded opt-in to marketing",
+  ),
   idempotency_key_reused: defineError(
     'idempotency_key_reused',
     422,

@@ -5,6 +5,7 @@ import { AppError, errors } from '../domain/errors.js'
 import { registerAccessControl } from './access.js'
 import { createAppContext, type AppDeps } from './context.js'
 import { sendClientError, sendError } from './error-handler.js'
+import { consentRoutes, consentSchemas } from './consents.routes.js'
 import { conversationRoutes, conversationSchemas } from './conversations.routes.js'
 import { healthRoutes } from './health.routes.js'
 import { registerIdempotency } from './idempotency.js'
@@ -37,6 +38,7 @@ function makeAjv(coerce: boolean): Ajv {
     ...webhookSchemas,
     ...routingSchemas,
     ...conversationSchemas,
+    ...consentSchemas,
   ])
     ajv.addSchema(schema)
   return ajv
@@ -77,6 +79,7 @@ export async function buildApp(deps: AppDeps) {
     ...webhookSchemas,
     ...routingSchemas,
     ...conversationSchemas,
+    ...consentSchemas,
   ])
     app.addSchema(schema)
   await registerOpenApi(app)
@@ -107,6 +110,7 @@ export async function buildApp(deps: AppDeps) {
       webhookRoutes(v1, ctx)
       routingRoutes(v1, ctx)
       conversationRoutes(v1, ctx)
+      consentRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

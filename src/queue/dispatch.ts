@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { optedOutScope, type ScopeStates } from '../domain/consent/enforce.js'
 import { analyzeBody } from '../domain/messages/encoding.js'
 import type { MessageRecord } from '../domain/messages/message.js'
 import { decideRetry, type RetryDecision, type RetryPolicy } from '../domain/messages/retry.js'
@@ -69,7 +70,8 @@ export type Dispatched =
       kind: 'final'
       id: string
       provider: string | null
-      status: 'failed' | 'expired'
+      /** `rejected`: Switchboard refused it before any provider call (an opt-out). */
+      status: 'failed' | 'expired' | 'rejected'
       errorCode: string
       errorMessage: string | null
       attempt?: AttemptRecord | undefined
@@ -123,12 +125,14 @@ export class Dispatcher {
 
   /**
    * `suppressed`: keys `${senderKey}|${recipient}` of the claimed batch's recipients.
+   * `consent`: the recipient's consent state per scope, read when the message was claimed.
    * `paceSignal` aborts pacing waits (stop, or the batch's lease running short).
    */
   async dispatch(
     m: MessageRecord,
     paceSignal: AbortSignal,
     suppressed: ReadonlySet<string>,
+    consent?: ScopeStates,
   ): Promise<Dispatched> {
     const { monitor, now } = this.#o
     const start = now()
@@ -153,6 +157,18 @@ export class Dispatcher {
         status: 'failed',
         errorCode: 'no_route',
         errorMessage: null,
+      }
+    }
+    // The recipient opted out after the message was accepted: it ends `rejected`, unsent.
+    const optedOut = optedOutScope(consent, m.type, choice.sender)
+    if (optedOut !== null) {
+      return {
+        kind: 'final',
+        id: m.id,
+        provider: null,
+        status: 'rejected',
+        errorCode: 'recipient_opted_out',
+        errorMessage: `the recipient opted out (scope ${optedOut === choice.sender ? 'sender' : optedOut}); not sent`,
       }
     }
     const last = { provider: m.provider, code: m.error_code }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { statesByPhone } from '../domain/consent/enforce.js'
 import type { Config } from '../config.js'
 import type { MessageRecord } from '../domain/messages/message.js'
 import { newId } from '../domain/ids.js'
@@ -9,12 +10,17 @@ import { Router } from '../domain/routing/router.js'
 import type { QuietHours } from '../domain/quiet-hours/quiet-hours.js'
 import type { RoutingConfig } from '../domain/routing/routing-config.js'
 import type { SmsProvider } from '../providers/provider.js'
+import type { ConsentEntry } from '../store/consent.repo.js'
+import { isKeywordReply } from '../usecases/keywords.js'
 import type { OutcomeWrite } from '../store/message.repo.js'
+import type { Suppression } from '../store/routing.repo.js'
 import type { Store } from '../store/store.js'
 import { Dispatcher, noPacing, type Dispatched, type PaceFn } from './dispatch.js'
 import { Batcher, PollingLoop } from './loop.js'
 
 export type { PaceFn } from './dispatch.js'
+
+type ConsentStates = ReturnType<typeof statesByPhone>
 
 export interface SendWorkerOptions {
   store: Store
@@ -104,10 +110,13 @@ export class SendWorker {
         const suppressions = done.flatMap((d) => (d.kind === 'final' && d.suppression) || [])
         const writes = done.map(outcomeWrite)
         const now = this.#now()
-        const { messages, routing: repo } = o.store
+        const { messages, routing: repo, consents } = o.store
         const owner = this.owner
         await o.store.tx(function* () {
-          if (suppressions.length > 0) yield* repo.suppress(suppressions, now)
+          if (suppressions.length > 0) {
+            yield* repo.suppress(suppressions, now)
+            yield* consents.record(providerOptOuts(suppressions, now))
+          }
           yield* messages.recordOutcomes(owner, writes, now)
         })
         return done.map(() => undefined)
@@ -191,10 +200,19 @@ export class SendWorker {
       await new Promise<void>((r) => setTimeout(r, PACE_MS))
       return 'more'
     }
-    const claimed = await this.#o.store.tx(() =>
-      this.#o.store.messages.claim(this.owner, limit, this.#now(), leaseMs),
-    )
+    const { messages, consents } = this.#o.store
+    const owner = this.owner
+    const now = this.#now()
+    // The recipients' consent is read in the claim's transaction: an opt-out committed before
+    // it stops the send (the message ends `rejected`); one committed after finds it in flight.
+    const { claimed, states } = await this.#o.store.tx(function* () {
+      const claimed = yield* messages.claim(owner, limit, now, leaseMs)
+      const states =
+        claimed.length === 0 ? [] : yield* consents.states(claimed.map((m) => m.to_number))
+      return { claimed, states }
+    })
     if (claimed.length === 0) return 'idle'
+    const consent = statesByPhone(states)
     // The batch shares one lease: a message may wait for pacing while its send (with its own
     // timeout) and the record of the outcome still fit in it, then goes back to the queue.
     const paceBudget = Math.max(0, (leaseMs - this.#o.config.providerTimeoutMs) / 2)
@@ -209,7 +227,7 @@ export class SendWorker {
     }
     for (const m of claimed) {
       this.#inflight++
-      void this.#dispatch(m, paceSignal, suppressed)
+      void this.#dispatch(m, paceSignal, suppressed, consent)
     }
     return claimed.length === limit ? 'more' : 'idle'
   }
@@ -218,9 +236,13 @@ export class SendWorker {
     m: MessageRecord,
     paceSignal: AbortSignal,
     suppressed: ReadonlySet<string>,
+    consent: ConsentStates,
   ): Promise<void> {
     try {
-      await this.#outcomes.push(await this.#dispatcher.dispatch(m, paceSignal, suppressed))
+      // A keyword's reply (the confirmation of an opt-out, a HELP answer) is the one message a
+      // number that opted out may still get: consent does not hold it back.
+      const states = isKeywordReply(m) ? undefined : consent.get(m.to_number)
+      await this.#outcomes.push(await this.#dispatcher.dispatch(m, paceSignal, suppressed, states))
     } catch (err) {
       // The row keeps its lease and returns to the pool when it ends: nothing is lost.
       this.#o.logger.error({ err, messageId: m.id }, 'recording a send outcome failed')
@@ -232,6 +254,26 @@ export class SendWorker {
       if (this.#inflight === 0) this.#idle?.()
     }
   }
+}
+
+/**
+ * A provider's own opt-out signal (Twilio 21610 and its equivalents) is also an opt-out in the
+ * consent ledger, source `provider`, of the sender it was sent from. A send from an instance's
+ * default sender (`@instance`, a Twilio Messaging Service) names no sender: it stays in the
+ * provider suppressions only.
+ */
+function providerOptOuts(list: readonly Suppression[], now: number): ConsentEntry[] {
+  return list
+    .filter((s) => !s.senderKey.startsWith('@'))
+    .map((s) => ({
+      phone: s.recipient,
+      action: 'opt_out',
+      scope: s.senderKey,
+      source: 'provider',
+      disclosure: null,
+      evidence: { provider: s.provider, errorCode: s.errorCode },
+      at: now,
+    }))
 }
 
 /** The store's record of a dispatch decision. */

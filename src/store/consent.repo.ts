@@ -1,3 +1,6 @@
+import { consentChangedEvent } from '../domain/consent/consent-event.js'
+import type { ConsentStatus } from '../domain/consent/enforce.js'
+import type { EventRepo } from './event.repo.js'
 import { rows, run, type TxProgram } from './executor.js'
 import type { ConsentRow } from './schema.js'
 
@@ -12,10 +15,38 @@ export type ConsentEntry = Omit<ConsentRow, 'id' | 'disclosure' | 'evidence'> & 
 export interface ConsentState {
   readonly phone: string
   readonly scope: string
-  readonly status: 'opted_in' | 'opted_out'
+  readonly status: ConsentStatus
   /** When the latest entry was recorded. */
   readonly since: number
 }
+
+/** A recorded entry, and whether it changed the number's state for its scope. */
+export interface RecordedConsent {
+  readonly entry: ConsentEntry
+  readonly changed: boolean
+}
+
+/** A ledger row as read back (evidence parsed). */
+export interface ConsentHistoryEntry {
+  readonly action: ConsentRow['action']
+  readonly scope: string
+  readonly source: ConsentRow['source']
+  readonly at: number
+  readonly disclosure: string | null
+  readonly evidence: Record<string, unknown> | null
+}
+
+/** A number currently opted out of a scope (GET /v1/suppressions), with its ledger row id. */
+export interface OptedOut extends ConsentState {
+  readonly id: number
+}
+
+const statusOf = (action: ConsentRow['action']): ConsentStatus =>
+  action === 'opt_in' ? 'opted_in' : 'opted_out'
+
+/** The latest entry of a (phone, scope) pair, by the ledger's order (ids). */
+const LATEST =
+  'c.id = (SELECT MAX(l.id) FROM consents l WHERE l.phone = c.phone AND l.scope = c.scope)'
 
 /**
  * The consent ledger: append-only. The current state of a number is derived from it, per
@@ -23,13 +54,16 @@ export interface ConsentState {
  * its own repository).
  */
 export class ConsentRepo {
-  constructor(private readonly dialect: 'sqlite' | 'postgres' = 'sqlite') {}
+  constructor(
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+    private readonly events?: EventRepo,
+  ) {}
 
   /**
    * Serialises ledger changes per number until the transaction ends: on PostgreSQL a
-   * transaction lock per phone (taken in a fixed order), so two keywords from one number
-   * handled at once read each other's entries (one confirmation for two STOPs). SQLite runs one
-   * writer at a time already.
+   * transaction lock per phone (taken in a fixed order), so two changes for one number at once
+   * (two STOPs, a STOP and an API opt-in) read each other's entries: one confirmation for two
+   * STOPs, one `consent.changed` per real change. SQLite runs one writer at a time already.
    */
   *lockPhones(phones: readonly string[]): TxProgram<void> {
     if (this.dialect !== 'postgres') return
@@ -38,8 +72,19 @@ export class ConsentRepo {
     }
   }
 
-  /** Appends entries in order. */
-  *record(entries: readonly ConsentEntry[]): TxProgram<void> {
+  /**
+   * Appends entries in order, and raises `consent.changed` (in the same transaction) for each
+   * entry that changes its number's state for its scope: a first entry, or an opt-out after an
+   * opt-in and back. A repeated opt-out is recorded (it is evidence) but changes nothing.
+   */
+  *record(entries: readonly ConsentEntry[]): TxProgram<RecordedConsent[]> {
+    if (entries.length === 0) return []
+    yield* this.lockPhones(entries.map((e) => e.phone))
+    const current = new Map<string, ConsentStatus>()
+    for (const s of yield* this.states(entries.map((e) => e.phone))) {
+      current.set(`${s.phone}|${s.scope}`, s.status)
+    }
+    const recorded: RecordedConsent[] = []
     for (const e of entries) {
       yield run(
         'INSERT INTO consents (phone, action, scope, source, disclosure, evidence, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -53,7 +98,17 @@ export class ConsentRepo {
           e.at,
         ],
       )
+      const key = `${e.phone}|${e.scope}`
+      const status = statusOf(e.action)
+      const changed = current.get(key) !== status
+      current.set(key, status)
+      recorded.push({ entry: e, changed })
     }
+    const changes = recorded.filter((r) => r.changed)
+    if (this.events && changes.length > 0) {
+      yield* this.events.raise(changes.map(({ entry }) => consentChangedEvent(entry)))
+    }
+    return recorded
   }
 
   /** The current state of each of `phones`, per scope that has an entry. */
@@ -65,18 +120,32 @@ export class ConsentRepo {
       const chunk = unique.slice(i, i + 500)
       const marks = chunk.map(() => '?').join(', ')
       const found = (yield rows(
-        `SELECT c.phone, c.scope, c.action, c.at FROM consents c WHERE c.phone IN (${marks}) AND c.id = (SELECT MAX(l.id) FROM consents l WHERE l.phone = c.phone AND l.scope = c.scope)`,
+        `SELECT c.phone, c.scope, c.action, c.at FROM consents c WHERE c.phone IN (${marks}) AND ${LATEST}`,
         chunk,
       )) as Pick<ConsentRow, 'phone' | 'scope' | 'action' | 'at'>[]
       for (const r of found) {
         out.push({
           phone: r.phone,
           scope: r.scope,
-          status: r.action === 'opt_in' ? 'opted_in' : 'opted_out',
+          status: statusOf(r.action),
           since: Number(r.at),
         })
       }
     }
     return out
+  }
+
+  /**
+   * Counts sends refused at intake (`recipient_opted_out`, `consent_required`): one row per
+   * refused message, with its type and time, no number (src/store/schema.ts).
+   */
+  *countRefusals(list: readonly { reason: string; type: string; at: number }[]): TxProgram<void> {
+    for (const r of list) {
+      yield run('INSERT INTO consent_refusals (reason, type, at) VALUES (?, ?, ?)', [
+        r.reason,
+        r.type,
+        r.at,
+      ])
+    }
   }
 }

@@ -1,10 +1,15 @@
 import type { MessageRecord } from '../domain/messages/message.js'
 import type { StatusChangeFanout } from '../domain/webhooks/fanout.js'
 import { rows, run, type Query, type TxProgram } from './executor.js'
+import { consentVerdict, statesByPhone } from '../domain/consent/enforce.js'
+import { refuseInBatchAnswer } from '../domain/messages/batch-answer.js'
+import type { ConsentRepo } from './consent.repo.js'
 import {
   AT_CREATED,
   AT_ID,
   AT_STATUS,
+  AT_TO,
+  AT_TYPE,
   FIRST_EVENT_COLUMNS,
   NOTED_FIRST_EVENT_COLUMNS,
   ATTEMPT_COLUMNS,
@@ -15,6 +20,7 @@ import {
   packRows,
   REF_COLUMNS,
   WIDTH,
+  type IntakeRefusal,
   type Submission,
   type SubmissionResult,
 } from './rows.js'
@@ -53,22 +59,47 @@ export class MessageRepo {
   constructor(
     private readonly dialect: Dialect,
     private readonly fanout: StatusChangeFanout,
+    private readonly consents: ConsentRepo,
   ) {
     this.reports = new ReportRepo(dialect, fanout)
   }
 
   /**
    * Intake of new outbound messages: the messages, their first event and the idempotency
-   * record in one transaction.
+   * record in one transaction. Consent is checked here, in the transaction that accepts the
+   * messages (src/domain/consent/enforce.ts): an opt-out committed before it is seen, and a
+   * refused message is neither stored nor sent; each refusal is counted (consent_refusals).
    */
   *insertSubmissions(subs: readonly Submission[]): TxProgram<SubmissionResult[]> {
     const results: SubmissionResult[] = []
     const params: unknown[] = []
-    /** First events with a detail (NOTED_FIRST_EVENT_COLUMNS), instead of the plain ones. */
-    const noted: unknown[] = []
-    const notedIds = new Set<unknown>()
-    for (const sub of subs) {
-      const idem = sub.idempotency
+    const refusals = yield* this.#consentRefusals(subs)
+    const counted: { reason: string; type: string; at: number }[] = []
+    for (let s = 0; s < subs.length; s++) {
+      const sub = subs[s] as Submission
+      const refused = refusals[s]
+      let idem = sub.idempotency
+      if (refused && !sub.consent?.batch) {
+        // Refused whole: nothing is stored, not even the key (errors are not replayed), unless
+        // an earlier request with the key won: its answer stands.
+        const found = idem
+          ? ((yield rows('SELECT * FROM idempotency_keys WHERE api_key_id = ? AND key = ?', [
+              idem.api_key_id,
+              idem.key,
+            ])) as IdempotencyRow[])
+          : []
+        if (found[0]) {
+          results.push({ outcome: 'duplicate', existing: found[0] })
+          continue
+        }
+        const first = refused[0] as IntakeRefusal
+        counted.push(...refusalCounts(sub, refused))
+        results.push({ outcome: 'refused', refusal: first })
+        continue
+      }
+      if (refused && idem) {
+        idem = { ...idem, response_body: refuseInBatchAnswer(idem.response_body, refused) }
+      }
       if (idem) {
         const inserted = (yield run(
           'INSERT INTO idempotency_keys (api_key_id, key, request_hash, response_status, response_body, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
@@ -93,24 +124,32 @@ export class MessageRepo {
           }
         }
       }
-      const details = sub.details
-      if (details) {
-        for (let i = 0; i < sub.rows.length; i += WIDTH) {
-          const id = sub.rows[i + AT_ID] as string
-          if (Object.hasOwn(details, id)) {
-            noted.push(id, sub.rows[i + AT_STATUS], details[id], sub.rows[i + AT_CREATED])
-            notedIds.add(id)
-          }
+      if (refused) {
+        const skip = new Set(refused.map((r) => r.at))
+        for (let at = 0; at * WIDTH < sub.rows.length; at++) {
+          if (skip.has(at)) continue
+          for (let i = at * WIDTH; i < (at + 1) * WIDTH; i++) params.push(sub.rows[i])
         }
+        counted.push(...refusalCounts(sub, refused))
+        results.push({ outcome: 'inserted', refused })
+        continue
       }
       for (const v of sub.rows) params.push(v)
       results.push({ outcome: 'inserted' })
     }
+    if (counted.length > 0) yield* this.consents.countRefusals(counted)
+    // A first event with a detail (held for quiet hours) goes in NOTED_FIRST_EVENT_COLUMNS.
+    const notes = new Map<unknown, string>()
+    for (const sub of subs) {
+      if (sub.details) for (const [id, d] of Object.entries(sub.details)) notes.set(id, d)
+    }
     const events: unknown[] = []
+    const noted: unknown[] = []
     for (let i = 0; i < params.length; i += WIDTH) {
       const id = params[i + AT_ID]
-      if (notedIds.size > 0 && notedIds.has(id)) continue
-      events.push(id, params[i + AT_STATUS], params[i + AT_CREATED])
+      const note = notes.size > 0 ? notes.get(id) : undefined
+      if (note !== undefined) noted.push(id, params[i + AT_STATUS], note, params[i + AT_CREATED])
+      else events.push(id, params[i + AT_STATUS], params[i + AT_CREATED])
     }
     yield* insertRows('messages', INTAKE_COLUMNS, params)
     yield* insertRows('message_events', FIRST_EVENT_COLUMNS, events)
@@ -131,6 +170,33 @@ export class MessageRepo {
       FIRST_EVENT_COLUMNS,
       messages.flatMap((m) => [m.id, m.status, m.created_at]),
     )
+  }
+
+  /**
+   * Per submission, its messages refused for consent (undefined: none), from the recipients'
+   * current states, read in this transaction.
+   */
+  *#consentRefusals(subs: readonly Submission[]): TxProgram<(IntakeRefusal[] | undefined)[]> {
+    const phones: string[] = []
+    for (const sub of subs) {
+      if (!sub.consent) continue
+      for (let i = AT_TO; i < sub.rows.length; i += WIDTH) phones.push(sub.rows[i] as string)
+    }
+    if (phones.length === 0) return subs.map(() => undefined)
+    const states = statesByPhone(yield* this.consents.states(phones))
+    return subs.map((sub) => {
+      const senders = sub.consent?.senders
+      if (!senders) return undefined
+      let refused: IntakeRefusal[] | undefined
+      for (let at = 0; at * WIDTH < sub.rows.length; at++) {
+        const to = sub.rows[at * WIDTH + AT_TO] as string
+        const type = sub.rows[at * WIDTH + AT_TYPE] as 'transactional' | 'marketing'
+        const verdict = consentVerdict(states.get(to), type, senders[at] ?? null)
+        if (verdict)
+          (refused ??= []).push({ at, code: verdict.code, details: { scope: verdict.scope } })
+      }
+      return refused
+    })
   }
 
   /**
@@ -318,6 +384,18 @@ export class MessageRepo {
     yield* changes.write()
     return m
   }
+}
+
+/** The consent_refusals rows of a submission's refused messages. */
+function refusalCounts(
+  sub: Submission,
+  refused: readonly IntakeRefusal[],
+): { reason: string; type: string; at: number }[] {
+  return refused.map((r) => ({
+    reason: r.code,
+    type: sub.rows[r.at * WIDTH + AT_TYPE] as string,
+    at: sub.rows[r.at * WIDTH + AT_CREATED] as number,
+  }))
 }
 
 /** Appends an `attempts` row (ATTEMPT_COLUMNS order). */

@@ -376,6 +376,24 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0007_consent_refusals': {
+      async up(db: Kysely<unknown>) {
+        // Sends refused at intake for consent: no message row exists for them, so stats count
+        // them here (reason, message type, time; no number).
+        await db.schema
+          .createTable('consent_refusals')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('at', big, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('consent_refusals_at')
+          .on('consent_refusals')
+          .column('at')
+          .execute()
+      },
+    },
     '0008_conversations': {
       async up(db: Kysely<unknown>) {
         // A person who texted in, once per E.164 number (created by their first inbound SMS).

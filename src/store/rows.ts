@@ -17,11 +17,32 @@ export interface Submission {
   readonly rows: readonly unknown[]
   /** A first event's detail by message id, where it has one (held for quiet hours). */
   readonly details?: Readonly<Record<string, string>> | undefined
+  /**
+   * Consent is checked in the intake transaction (src/domain/consent/enforce.ts): `senders`
+   * holds, per message, the sender it will go out from (its `from`, else its route's sticky
+   * sender; null when not known). `batch`: refusals become entries of the batch answer, kept
+   * in the idempotency record; else the submission is refused whole and nothing is stored.
+   * Absent: no check (Switchboard's own compliance replies, such as a STOP confirmation).
+   */
+  readonly consent?: { readonly senders: readonly (string | null)[]; readonly batch: boolean }
 }
 
-/** What became of one submission: stored, or the response of an earlier one with its key. */
+/** A message of a submission refused at intake for consent. */
+export interface IntakeRefusal {
+  /** The message's position in the submission's rows. */
+  readonly at: number
+  readonly code: 'recipient_opted_out' | 'consent_required'
+  readonly details: { readonly scope: string }
+}
+
+/**
+ * What became of one submission: stored (a batch's messages refused for consent listed in
+ * `refused`), the response of an earlier one with its key, or refused whole for consent.
+ */
 export type SubmissionResult =
-  { outcome: 'inserted' } | { outcome: 'duplicate'; existing: IdempotencyRow }
+  | { outcome: 'inserted'; refused?: readonly IntakeRefusal[] }
+  | { outcome: 'duplicate'; existing: IdempotencyRow }
+  | { outcome: 'refused'; refusal: IntakeRefusal }
 
 /** Rows per multi-row INSERT: fewer statements, well under SQLite's parameter limit. */
 export const CHUNK = 64
@@ -145,6 +166,8 @@ export const WIDTH = INTAKE_COLUMNS.length
 export const AT_ID = INTAKE_COLUMNS.indexOf('id')
 export const AT_STATUS = INTAKE_COLUMNS.indexOf('status')
 export const AT_CREATED = INTAKE_COLUMNS.indexOf('created_at')
+export const AT_TO = INTAKE_COLUMNS.indexOf('to_number')
+export const AT_TYPE = INTAKE_COLUMNS.indexOf('type')
 
 /**
  * Packs new outbound messages for intake (a Submission's `rows`): a flat array of plain values

@@ -166,6 +166,7 @@ export interface Database {
   consents: ConsentRow
   contacts: ContactRow
   conversations: ConversationRow
+  consent_refusals: ConsentRefusalRow
 }
 
 /** An application event (src/store/event.repo.ts): what the event stream replays. */
@@ -216,6 +217,18 @@ export interface ConversationRow {
   flags: string
   created_at: number
   updated_at: number
+}
+
+/**
+ * One send refused at intake for consent (`recipient_opted_out`, `consent_required`): what
+ * stats count. No message row exists for it, and no number is kept here.
+ */
+export interface ConsentRefusalRow {
+  id: Generated<number>
+  reason: string
+  /** The message type: `transactional` or `marketing`. */
+  type: string
+  at: number
 }
 
 /** Columns in insertion order for the hot-path multi-row message insert. */

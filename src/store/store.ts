@@ -1,7 +1,12 @@
-import type { Selectable } from 'kysely'
+import { sql, type Selectable } from 'kysely'
 import type { Db } from './db.js'
 import type { TxProgram } from './executor.js'
-import { ConsentRepo } from './consent.repo.js'
+import {
+  ConsentRepo,
+  type ConsentHistoryEntry,
+  type ConsentState,
+  type OptedOut,
+} from './consent.repo.js'
 import { ConversationRepo } from './conversation.repo.js'
 import { EventRepo } from './event.repo.js'
 import { InboundRepo } from './inbound.repo.js'
@@ -51,13 +56,13 @@ export class Store {
     readonly db: Db,
     fanout: StatusChangeFanout,
   ) {
-    this.messages = new MessageRepo(db.dialect, fanout)
     this.webhooks = new WebhookRepo(db.dialect)
     this.jobs = new JobRepo(db.dialect)
     this.inbound = new InboundRepo(db.dialect)
     this.routing = new RoutingRepo(db)
     this.events = new EventRepo(fanout)
-    this.consents = new ConsentRepo(db.dialect)
+    this.consents = new ConsentRepo(db.dialect, this.events)
+    this.messages = new MessageRepo(db.dialect, fanout, this.consents)
     this.conversations = new ConversationRepo(db)
   }
 
@@ -89,6 +94,86 @@ export class Store {
     if (f.createdBefore !== undefined) q = q.where('created_at', '<', f.createdBefore)
     if (f.beforeId) q = q.where('id', '<', f.beforeId)
     return q.orderBy('id', 'desc').limit(f.limit).execute()
+  }
+
+  /** The current consent state of a number, per scope (its latest ledger entry for each). */
+  async consentState(phone: string): Promise<ConsentState[]> {
+    const found = await this.db.kysely
+      .selectFrom('consents as c')
+      .select(['c.phone', 'c.scope', 'c.action', 'c.at'])
+      .where('c.phone', '=', phone)
+      .where(
+        'c.id',
+        '=',
+        sql<number>`(SELECT MAX(l.id) FROM consents l WHERE l.phone = c.phone AND l.scope = c.scope)`,
+      )
+      .orderBy('c.scope')
+      .execute()
+    return found.map((r) => ({
+      phone: r.phone,
+      scope: r.scope,
+      status: r.action === 'opt_in' ? 'opted_in' : 'opted_out',
+      since: Number(r.at),
+    }))
+  }
+
+  /** Every consent ledger entry of a number, oldest first. */
+  async consentHistory(phone: string): Promise<ConsentHistoryEntry[]> {
+    const found = await this.db.kysely
+      .selectFrom('consents')
+      .select(['action', 'scope', 'source', 'disclosure', 'evidence', 'at'])
+      .where('phone', '=', phone)
+      .orderBy('id')
+      .execute()
+    return found.map((r) => ({
+      action: r.action,
+      scope: r.scope,
+      source: r.source,
+      at: Number(r.at),
+      disclosure: r.disclosure,
+      evidence: r.evidence === null ? null : (JSON.parse(r.evidence) as Record<string, unknown>),
+    }))
+  }
+
+  /**
+   * Numbers currently opted out (their latest ledger entry for a scope is an opt-out), newest
+   * entry first: at most `limit`, older than ledger row `beforeId`, of one `scope` if given.
+   */
+  async listOptedOut(f: {
+    scope?: string | undefined
+    beforeId?: number | undefined
+    limit: number
+  }): Promise<OptedOut[]> {
+    let q = this.db.kysely
+      .selectFrom('consents as c')
+      .select(['c.id', 'c.phone', 'c.scope', 'c.at'])
+      .where('c.action', '=', 'opt_out')
+      .where(
+        'c.id',
+        '=',
+        sql<number>`(SELECT MAX(l.id) FROM consents l WHERE l.phone = c.phone AND l.scope = c.scope)`,
+      )
+    if (f.scope !== undefined) q = q.where('c.scope', '=', f.scope)
+    if (f.beforeId !== undefined) q = q.where('c.id', '<', f.beforeId)
+    const found = await q.orderBy('c.id', 'desc').limit(f.limit).execute()
+    return found.map((r) => ({
+      id: Number(r.id),
+      phone: r.phone,
+      scope: r.scope,
+      status: 'opted_out',
+      since: Number(r.at),
+    }))
+  }
+
+  /** Sends refused at intake for consent, by reason (`recipient_opted_out`, `consent_required`). */
+  async countConsentRefusals(since = 0): Promise<Record<string, number>> {
+    const found = await this.db.kysely
+      .selectFrom('consent_refusals')
+      .select(['reason', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('at', '>=', since)
+      .groupBy('reason')
+      .execute()
+    return Object.fromEntries(found.map((r) => [r.reason, Number(r.n)]))
   }
 
   async listEvents(messageId: string): Promise<EventView[]> {

@@ -1,4 +1,3 @@
-import { consentChangedEvent } from '../domain/consent/consent-event.js'
 import {
   defaultKeywordSettings,
   keywordProgramFor,
@@ -122,8 +121,8 @@ export function keywordEffects(store: Store, o: KeywordOptions = {}): InboundEff
             at: now,
           }))
         if (entries.length > 0) {
+          // Recording raises consent.changed for each entry (src/store/consent.repo.ts).
           yield* store.consents.record(entries)
-          yield* store.events.raise(entries.map(consentChangedEvent))
           reply = true
         }
       }

@@ -6,6 +6,7 @@ import {
   type PrepareResult,
   type SendRequest,
 } from '../domain/messages/prepare.js'
+import { refuseInBatchAnswer } from '../domain/messages/batch-answer.js'
 import { isoOf, messageJson } from '../domain/messages/present.js'
 import { holdAtIntake, type QuietHours } from '../domain/quiet-hours/quiet-hours.js'
 import { countryOf, type Router } from '../domain/routing/router.js'
@@ -24,6 +25,11 @@ export interface SubmitContext {
   /** The API key the messages are sent under; null for Switchboard's own sends. */
   readonly apiKeyId: string | null
   readonly idempotency?: IdempotencyClaim | null | undefined
+  /**
+   * Skip the consent check: only for Switchboard's own compliance replies (the confirmation
+   * of an opt-out, a HELP answer), which go to numbers that opted out by definition.
+   */
+  readonly consentExempt?: boolean
 }
 
 /**
@@ -40,8 +46,11 @@ export interface MessageSubmitterDeps {
   /** Group-commit intake: resolves once the submission is durably stored. */
   readonly intake: (sub: Submission) => Promise<SubmissionResult>
   readonly policy: MessagePolicy
-  /** The routes in force: a message none accepts is refused (`no_route`), never queued. */
-  readonly router: Pick<Router, 'accepts'>
+  /**
+   * The routes in force: a message none accepts is refused (`no_route`), never queued; the
+   * sender a message will go out from is checked for consent at intake.
+   */
+  readonly router: Pick<Router, 'choose'>
   readonly idempotencyTtlMs: number
   readonly now: () => number
   /** Marketing messages due outside their recipient's window are held (none: never held). */
@@ -85,33 +94,39 @@ export class MessageSubmitter {
   async submit(req: SendRequest, ctx: SubmitContext): Promise<SubmitOutcome> {
     const prepared = this.#prepareOne(req, ctx)
     if ('outcome' in prepared) return prepared
-    return this.#store(prepared.rows, prepared.json, ctx, prepared.details)
+    return this.#store(prepared.rows, prepared.senders, false, prepared.json, ctx, prepared.details)
   }
 
   /** Up to a batch of messages, each validated on its own; `json` lists each by index. */
   async submitBatch(reqs: readonly SendRequest[], ctx: SubmitContext): Promise<SubmitOutcome> {
-    const { rows, json, details } = this.#prepareBatch(reqs, ctx.apiKeyId)
-    return this.#store(rows, json, ctx, details)
+    const { rows, senders, json, details } = this.#prepareBatch(reqs, ctx.apiKeyId)
+    return this.#store(rows, senders, true, json, ctx, details)
   }
 
   #prepareOne(
     req: SendRequest,
     ctx: SubmitContext,
   ):
-    | { rows: unknown[]; json: string; details: Notes | undefined }
+    | { rows: unknown[]; senders: (string | null)[]; json: string; details: Notes | undefined }
     | Extract<SubmitOutcome, { outcome: 'invalid' }> {
     const notes: Notes = {}
     const r = this.#prepare(req, ctx.apiKeyId, this.deps.now(), notes)
     if (!r.ok) return { outcome: 'invalid', error: r.error, details: r.details }
-    return { rows: packRows([r.message]), json: messageJson(r.message), details: some(notes) }
+    return {
+      rows: packRows([r.message]),
+      senders: [r.sender],
+      json: messageJson(r.message),
+      details: some(notes),
+    }
   }
 
   #prepareBatch(
     reqs: readonly SendRequest[],
     apiKeyId: string | null,
-  ): { rows: unknown[]; json: string; details: Notes | undefined } {
+  ): { rows: unknown[]; senders: (string | null)[]; json: string; details: Notes | undefined } {
     const now = this.deps.now()
     const messages: MessageRecord[] = []
+    const senders: (string | null)[] = []
     const data: BatchItem[] = []
     const notes: Notes = {}
     reqs.forEach((m, index) => {
@@ -119,6 +134,7 @@ export class MessageSubmitter {
       if (r.ok) {
         const x = r.message
         messages.push(x)
+        senders.push(r.sender)
         // A summary per item: the full message is one GET away, and a 1,000-message answer
         // stays small.
         data.push({
@@ -140,21 +156,31 @@ export class MessageSubmitter {
       }
     })
     const body = { accepted: messages.length, failed: data.length - messages.length, data }
-    return { rows: packRows(messages), json: JSON.stringify(body), details: some(notes) }
+    return { rows: packRows(messages), senders, json: JSON.stringify(body), details: some(notes) }
   }
 
   /**
-   * Validates one request and checks that a route accepts it; a marketing message due in
-   * quiet hours is scheduled for its window (the reason goes to `notes`, for its first event).
+   * Validates one request and checks that a route accepts it; `sender` is the one it will go
+   * out from (its `from`, else its route's sticky sender; null: the provider's default). A
+   * marketing message due in quiet hours is scheduled for its window (the reason goes to
+   * `notes`, for its first event).
    */
-  #prepare(req: SendRequest, apiKeyId: string | null, now: number, notes: Notes): PrepareResult {
+  #prepare(
+    req: SendRequest,
+    apiKeyId: string | null,
+    now: number,
+    notes: Notes,
+  ):
+    | Exclude<PrepareResult, { ok: true }>
+    | (Extract<PrepareResult, { ok: true }> & { sender: string | null }) {
     const r = prepareMessage(req, { apiKeyId, now, policy: this.deps.policy })
     if (!r.ok) return r
     const m = r.message
-    if (this.deps.router.accepts({ to: m.to_number, type: m.type, from: m.from_number })) {
+    const choice = this.deps.router.choose({ to: m.to_number, type: m.type, from: m.from_number })
+    if (choice) {
       const held = holdAtIntake(m, this.deps.quietHours)
       if (held !== null) notes[m.id] = held
-      return r
+      return { ...r, sender: choice.sender }
     }
     return {
       ok: false,
@@ -163,9 +189,15 @@ export class MessageSubmitter {
     }
   }
 
-  /** Stores the rows with the idempotency record of their 202 answer `json`. */
+  /**
+   * Stores the rows with the idempotency record of their 202 answer `json`. Messages refused
+   * for consent in the intake transaction: a single one is the request's error; a batch's
+   * become entries of its answer.
+   */
   async #store(
     rows: unknown[],
+    senders: (string | null)[],
+    batch: boolean,
     json: string,
     ctx: SubmitContext,
     details: Notes | undefined,
@@ -184,10 +216,20 @@ export class MessageSubmitter {
         expires_at: now + this.deps.idempotencyTtlMs,
       }
     }
-    const result = await this.deps.intake(
-      details ? { idempotency: record, rows, details } : { idempotency: record, rows },
-    )
+    const consent = ctx.consentExempt ? undefined : { senders, batch }
+    const result = await this.deps.intake({
+      idempotency: record,
+      rows,
+      ...(consent ? { consent } : {}),
+      ...(details ? { details } : {}),
+    })
     if (result.outcome === 'duplicate') return { outcome: 'replay', stored: result.existing }
+    if (result.outcome === 'refused') {
+      const { code, details } = result.refusal
+      return { outcome: 'invalid', error: errors[code], details: { ...details } }
+    }
+    if (result.refused)
+      return { outcome: 'accepted', json: refuseInBatchAnswer(json, result.refused) }
     return { outcome: 'accepted', json }
   }
 }

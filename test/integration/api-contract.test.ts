@@ -158,6 +158,7 @@ describe('API contract', () => {
     assert.deepEqual(
       documented.map((o) => o.path).sort(),
       [
+        '/v1/consents',
         '/v1/messages',
         '/v1/messages/batch',
         '/v1/messages/{id}/cancel',

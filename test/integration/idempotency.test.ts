@@ -9,7 +9,12 @@ import { after, before, test } from 'node:test'
 import type { InjectOptions } from 'fastify'
 
 import { InFlightKeys } from '../../src/domain/idempotency/idempotency.js'
-import { startTestSwitchboard, waitFor, type TestSwitchboard } from '../support/harness.js'
+import {
+  optInToMarketing,
+  startTestSwitchboard,
+  waitFor,
+  type TestSwitchboard,
+} from '../support/harness.js'
 import { HOUR, VALID_TO, validMessage } from './bad-input/case.js'
 
 interface ErrorPayload {
@@ -25,6 +30,7 @@ before(async () => {
   // The in-flight case holds intake inside this thread's store transaction: no background thread.
   t = await startTestSwitchboard({ WORKER_THREAD: 'false' })
   keys = t.keys
+  await optInToMarketing(t, VALID_TO)
 })
 
 after(async () => {

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { after, before, describe, test } from 'node:test'
 import { verifyWebhook } from '../../src/domain/webhooks/signing.js'
-import { startTestSwitchboard, waitFor, type TestSwitchboard } from '../support/harness.js'
+import {
+  optInToMarketing,
+  startTestSwitchboard,
+  waitFor,
+  type TestSwitchboard,
+} from '../support/harness.js'
 
 interface Msg {
   id: string
@@ -54,6 +59,7 @@ describe('messages API', () => {
       // The receiver is on loopback, which webhooks may only reach with this opt-in.
       WEBHOOK_ALLOW_PRIVATE: 'true',
     })
+    await optInToMarketing(t, '+14155550112')
   })
   after(async () => {
     await t.close()

@@ -10,7 +10,12 @@ import { after, before, test } from 'node:test'
 import type { InjectOptions } from 'fastify'
 
 import { errors, type ErrorCode } from '../../src/domain/errors.js'
-import { startTestSwitchboard, waitFor, type TestSwitchboard } from '../support/harness.js'
+import {
+  optInToMarketing,
+  startTestSwitchboard,
+  waitFor,
+  type TestSwitchboard,
+} from '../support/harness.js'
 import { mulberry32 } from '../support/prng.js'
 import { DAY, HOUR, VALID_TO, validMessage } from './bad-input/case.js'
 
@@ -37,6 +42,7 @@ const itemCodes = new Map<string, number>()
 before(async () => {
   t = await startTestSwitchboard()
   keys = t.keys
+  await optInToMarketing(t, VALID_TO)
 })
 
 after(async () => {

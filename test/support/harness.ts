@@ -155,3 +155,22 @@ export async function statusCounts(db: Db | TestSwitchboard): Promise<Record<str
     .execute()
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
 }
+
+/**
+ * Records an opt-in to marketing for `phones` in the consent ledger (source `import`): marketing
+ * messages need one (docs/compliance.md).
+ */
+export async function optInToMarketing(t: TestSwitchboard, ...phones: string[]): Promise<void> {
+  const at = Date.now()
+  await t.sb.store.tx(() =>
+    t.sb.store.consents.record(
+      phones.map((phone) => ({
+        phone,
+        action: 'opt_in',
+        scope: 'marketing',
+        source: 'import',
+        at,
+      })),
+    ),
+  )
+}
