@@ -5,6 +5,7 @@ import { AppError, errors } from '../domain/errors.js'
 import { registerAccessControl } from './access.js'
 import { createAppContext, type AppDeps } from './context.js'
 import { sendClientError, sendError } from './error-handler.js'
+import { eventRoutes } from './events.routes.js'
 import { healthRoutes } from './health.routes.js'
 import { registerIdempotency } from './idempotency.js'
 import { registerJsonBody } from './json-body.js'
@@ -15,6 +16,7 @@ import { providerWebhookRoutes } from './provider-webhooks.routes.js'
 import { registerRequestId, requestId } from './request-id.js'
 import { namedSchemas } from './schemas.js'
 import { routingRoutes, routingSchemas } from './routing.routes.js'
+import { simulatorRoutes, simulatorSchemas } from './simulator.routes.js'
 import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
 
 export type { AppDeps } from './context.js'
@@ -31,7 +33,7 @@ function makeAjv(coerce: boolean): Ajv {
   })
   addFormats(ajv)
   // Route schemas refer to the named ones by `$id` (Type.Ref).
-  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas])
+  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas, ...simulatorSchemas])
     ajv.addSchema(schema)
   return ajv
 }
@@ -66,7 +68,7 @@ export async function buildApp(deps: AppDeps) {
     (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema),
   )
 
-  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas])
+  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas, ...simulatorSchemas])
     app.addSchema(schema)
   await registerOpenApi(app)
 
@@ -95,6 +97,8 @@ export async function buildApp(deps: AppDeps) {
       keyRoutes(v1, ctx)
       webhookRoutes(v1, ctx)
       routingRoutes(v1, ctx)
+      eventRoutes(v1, ctx)
+      simulatorRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

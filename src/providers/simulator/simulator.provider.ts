@@ -104,9 +104,7 @@ function delay(ms: number, signal: AbortSignal): Promise<boolean> {
  * sim.start((name, events) => handle(name, events))
  * await sim.send(sms, AbortSignal.timeout(5000))
  */
-export function createSimulatorProvider(
-  options: SimulatorProviderOptions = {},
-): SimulatorProvider {
+export function createSimulatorProvider(options: SimulatorProviderOptions = {}): SimulatorProvider {
   const { name = 'simulator', numbers = ['+15005550006'], ...coreOptions } = options
   const core = new SimulatorCore(coreOptions)
   const dlrDelayMs = coreOptions.dlrDelayMs ?? 50
