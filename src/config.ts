@@ -81,6 +81,8 @@ export interface Config {
     readonly retentionHours: number
     /** Concurrent `GET /v1/events/stream` connections per API process. */
     readonly maxStreams: number
+    /** How often open streams check the log for events whose wake-up was missed. */
+    readonly pollMs: number
   }
   /** The simulator's own numbers (SIMULATOR_NUMBERS): its default sender is the first. */
   readonly simulatorNumbers: readonly string[]
@@ -347,6 +349,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     events: {
       retentionHours: r.int('EVENT_RETENTION_HOURS', 72, 1, 24 * 366),
       maxStreams: r.int('EVENT_STREAM_MAX', 100, 1, 100_000),
+      pollMs: r.int('EVENT_STREAM_POLL_MS', 2000, 100),
     },
     simulatorNumbers,
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),

@@ -236,7 +236,10 @@ export async function startSwitchboard(
 
   // Event streams (API role): woken by commits of this thread's store, of the background
   // thread, and on PostgreSQL of every process of the cluster (LISTEN), with a slow poll behind.
-  const events = new EventFeed(store, logger, { maxStreams: config.events.maxStreams })
+  const events = new EventFeed(store, logger, {
+    maxStreams: config.events.maxStreams,
+    pollMs: config.events.pollMs,
+  })
   store.onEventsCommitted(() => events.wake())
   thread?.onEvents(() => events.wake())
   const database = config.database

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
+import { openDb } from '../../src/store/db.js'
 import { generateWebhookSecret, verifyWebhook } from '../../src/domain/webhooks/signing.js'
 import { startTestSwitchboard, TEST_DB, waitFor, type TestSwitchboard } from '../support/harness.js'
 import { openSse } from '../support/sse.js'
@@ -28,7 +29,9 @@ describe(`GET /v1/events/stream (${TEST_DB})`, () => {
   let t: TestSwitchboard
   let base = ''
   before(async () => {
-    t = await startTestSwitchboard()
+    // No fallback poll in these tests: every event must come by its wake-up (a commit on this
+    // thread, or the background thread's message after its commit).
+    t = await startTestSwitchboard({ EVENT_STREAM_POLL_MS: '600000' })
     base = await listening(t)
   })
   after(() => t.close())
@@ -204,6 +207,31 @@ describe(`event streams are bounded and end with the server (${TEST_DB})`, () =>
       await assert.rejects(d.waitFrames(1), /stream ended/)
     } finally {
       if (!closed) await t.close()
+    }
+  })
+})
+
+describe(`the fallback poll (${TEST_DB})`, () => {
+  test('an event committed without any wake-up still reaches open streams', async () => {
+    const t = await startTestSwitchboard({ EVENT_STREAM_POLL_MS: '100' })
+    const db = openDb(t.config.database)
+    try {
+      const base = await listening(t)
+      const s = await openSse(`${base}/v1/events/stream`, t.auth(t.keys.read))
+      try {
+        // Written by another connection with plain SQL: no NOTIFY, no message between threads.
+        await db.kysely
+          .insertInto('events')
+          .values({ type: 'test.unannounced', data: '{}', at: Date.now() })
+          .execute()
+        const [f] = await s.waitFrames(1)
+        assert.equal(f?.event, 'test.unannounced')
+      } finally {
+        await s.close()
+      }
+    } finally {
+      await db.close()
+      await t.close()
     }
   })
 })
