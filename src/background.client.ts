@@ -27,6 +27,8 @@ export type FromThread =
   | { t: 'ready' }
   | { t: 'done'; id: number; value: unknown }
   | { t: 'failed'; id: number; message: string }
+  /** A transaction that raised application events committed: event streams read again. */
+  | { t: 'events' }
   | { t: 'stopped' }
 
 /** One webhook's events, for the provider instance that sent them. */
@@ -103,6 +105,7 @@ export class BackgroundThread {
   #stopping = false
   #exited = false
   #stopped: Promise<void> | undefined
+  #onEvents: () => void = () => undefined
   /**
    * Webhooks travel to the thread together (a message per webhook cost the HTTP thread more
    * than verifying it): two messages at most are in flight, and what arrives meanwhile goes in
@@ -161,6 +164,11 @@ export class BackgroundThread {
     return thread
   }
 
+  /** Called after each commit there that raised application events (streams read again). */
+  onEvents(listener: () => void): void {
+    this.#onEvents = listener
+  }
+
   /** Commits one intake batch in the background thread; resolves once it is durable. */
   submit(subs: Submission[]): Promise<SubmissionResult[]> {
     return this.#call({ t: 'submit', subs }) as Promise<SubmissionResult[]>
@@ -200,6 +208,7 @@ export class BackgroundThread {
     // Its work is done and its connection closed: a handle left open (an idle keep-alive
     // socket, say) must not keep the process from exiting.
     if (m.t === 'stopped') void this.#worker.terminate()
+    if (m.t === 'events') return this.#onEvents()
     if (m.t !== 'done' && m.t !== 'failed') return
     const p = this.#pending.get(m.id)
     if (!p) return

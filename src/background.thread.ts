@@ -29,6 +29,18 @@ try {
     now: Date.now,
   })
 
+  // Event streams live on the HTTP thread: after each commit that raised events, one message
+  // (several commits of a turn share it) tells it to read the log again.
+  let eventsPosted = false
+  store.onEventsCommitted(() => {
+    if (eventsPosted) return
+    eventsPosted = true
+    setImmediate(() => {
+      eventsPosted = false
+      post({ t: 'events' })
+    })
+  })
+
   const answer = (id: number, work: Promise<unknown>) =>
     work.then(
       (value) => post({ t: 'done', id, value }),

@@ -98,6 +98,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     config.worker.pollMs,
     now,
     o.reports.afterInbound,
+    config.events.retentionHours * 3_600_000,
   )
   sendWorker.start()
   webhookWorker.start()

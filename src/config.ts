@@ -81,6 +81,17 @@ export interface Config {
      */
     readonly allowPrivate: boolean
   }
+  /** Application events (docs/events.md): the stream's replay window and its limits. */
+  readonly events: {
+    /** Events older than this are purged by the job worker's maintenance. */
+    readonly retentionHours: number
+    /** Concurrent `GET /v1/events/stream` connections per API process. */
+    readonly maxStreams: number
+    /** How often open streams check the log for events whose wake-up was missed. */
+    readonly pollMs: number
+  }
+  /** The simulator's own numbers (SIMULATOR_NUMBERS): its default sender is the first. */
+  readonly simulatorNumbers: readonly string[]
   readonly idempotencyTtlHours: number
   readonly shutdownTimeoutMs: number
 }
@@ -229,7 +240,17 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     r.problems.push(`DEFAULT_COUNTRY must be an ISO 3166-1 alpha-2 code (got "${defaultCountry}")`)
   }
 
-  const providers = readProviders(r)
+  const simulatorNumbers = r
+    .str('SIMULATOR_NUMBERS', DEFAULT_SIMULATOR_NUMBER)
+    .split(',')
+    .map((n) => n.trim())
+  if (simulatorNumbers.some((n) => !E164.test(n))) {
+    r.problems.push('SIMULATOR_NUMBERS must be a comma-separated list of E.164 numbers')
+  }
+  // Every in-process simulator instance owns the same numbers (its default sender: the first).
+  const providers = readProviders(r).map((p) =>
+    p.type === 'simulator' ? { ...p, numbers: simulatorNumbers } : p,
+  )
   const routing = readRouting(
     {
       routes: r.jsonValue('ROUTES'),
@@ -338,6 +359,12 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       retryScheduleSeconds,
       allowPrivate,
     },
+    events: {
+      retentionHours: r.int('EVENT_RETENTION_HOURS', 72, 1, 24 * 366),
+      maxStreams: r.int('EVENT_STREAM_MAX', 100, 1, 100_000),
+      pollMs: r.int('EVENT_STREAM_POLL_MS', 2000, 100),
+    },
+    simulatorNumbers,
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0),
   }
@@ -346,6 +373,9 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
 }
 
 const INSTANCE_NAME = /^[a-z0-9-]{1,63}$/
+const E164 = /^\+[1-9]\d{6,14}$/
+/** The simulator's number when SIMULATOR_NUMBERS is unset (Twilio's magic test number). */
+export const DEFAULT_SIMULATOR_NUMBER = '+15005550006'
 
 /**
  * `PROVIDERS`: instances of any registered type, each parsed by its type's own schema. Without
@@ -422,6 +452,7 @@ function readSimulator(r: Reader): SimulatorSettings {
     undeliveredRate: r.rate('SIMULATOR_UNDELIVERED_RATE', 0),
     rules: r.json('SIMULATOR_RULES', [], checkSimulatorRules),
     dedupe: r.bool('SIMULATOR_DEDUPE', true),
+    numbers: [DEFAULT_SIMULATOR_NUMBER],
   }
 }
 

@@ -14,7 +14,9 @@ import type { SmsProvider } from './providers/provider.js'
 import { providerCallbacks } from './providers/callback-urls.js'
 import { createProvider } from './providers/registry.js'
 import { Batcher } from './queue/loop.js'
+import { EventFeed } from './usecases/event-feed.js'
 import { inboundEffects } from './usecases/inbound.js'
+import { listenForEvents } from './store/event-listener.js'
 import { ReportIngestor, type ReportSink } from './queue/report.ingestor.js'
 import { SigningKeys } from './queue/signing-keys.js'
 import type { SendWorker } from './queue/send.worker.js'
@@ -233,6 +235,20 @@ export async function startSwitchboard(
     thread ? 16 : 1,
   )
 
+  // Event streams (API role): woken by commits of this thread's store, of the background
+  // thread, and on PostgreSQL of every process of the cluster (LISTEN), with a slow poll behind.
+  const events = new EventFeed(store, logger, {
+    maxStreams: config.events.maxStreams,
+    pollMs: config.events.pollMs,
+  })
+  store.onEventsCommitted(() => events.wake())
+  thread?.onEvents(() => events.wake())
+  const database = config.database
+  const listener =
+    role !== 'worker' && database.kind === 'postgres'
+      ? listenForEvents(database, () => events.wake(), logger)
+      : undefined
+
   let shuttingDown = false
   let app: Switchboard['app']
   let url: string | undefined
@@ -255,6 +271,7 @@ export async function startSwitchboard(
         reports,
         providerHealth: healthReader(store, now, thread, background),
         isShuttingDown: () => shuttingDown,
+        events,
         now,
       })
       if (opts.listen !== false) {
@@ -267,6 +284,7 @@ export async function startSwitchboard(
   } catch (err) {
     // A port in use, say: stop what already runs, or the thread would keep the process alive.
     await app?.close().catch(() => undefined)
+    await listener?.close()
     await thread?.stop()
     await background?.stop()
     await store.close()
@@ -278,7 +296,10 @@ export async function startSwitchboard(
     (stopped ??= (async () => {
       shuttingDown = true
       // 1. Stop intake: no new connections; requests already accepted finish their commit.
+      // Event streams end first (they never finish on their own).
+      events.close()
       await app?.close()
+      await listener?.close()
       // 2. Workers finish in-flight sends (or leave them to lease expiry) and stop claiming.
       await thread?.stop()
       await background?.stop()

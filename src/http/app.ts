@@ -7,6 +7,7 @@ import { createAppContext, type AppDeps } from './context.js'
 import { sendClientError, sendError } from './error-handler.js'
 import { consentRoutes, consentSchemas } from './consents.routes.js'
 import { conversationRoutes, conversationSchemas } from './conversations.routes.js'
+import { eventRoutes } from './events.routes.js'
 import { healthRoutes } from './health.routes.js'
 import { registerIdempotency } from './idempotency.js'
 import { registerJsonBody } from './json-body.js'
@@ -17,6 +18,7 @@ import { providerWebhookRoutes } from './provider-webhooks.routes.js'
 import { registerRequestId, requestId } from './request-id.js'
 import { namedSchemas } from './schemas.js'
 import { routingRoutes, routingSchemas } from './routing.routes.js'
+import { simulatorRoutes, simulatorSchemas } from './simulator.routes.js'
 import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
 
 export type { AppDeps } from './context.js'
@@ -39,6 +41,7 @@ function makeAjv(coerce: boolean): Ajv {
     ...routingSchemas,
     ...conversationSchemas,
     ...consentSchemas,
+    ...simulatorSchemas,
   ])
     ajv.addSchema(schema)
   return ajv
@@ -80,6 +83,7 @@ export async function buildApp(deps: AppDeps) {
     ...routingSchemas,
     ...conversationSchemas,
     ...consentSchemas,
+    ...simulatorSchemas,
   ])
     app.addSchema(schema)
   await registerOpenApi(app)
@@ -111,6 +115,8 @@ export async function buildApp(deps: AppDeps) {
       routingRoutes(v1, ctx)
       conversationRoutes(v1, ctx)
       consentRoutes(v1, ctx)
+      eventRoutes(v1, ctx)
+      simulatorRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

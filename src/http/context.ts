@@ -5,6 +5,7 @@ import type { HealthReading } from '../domain/routing/provider-monitor.js'
 import type { SmsProvider } from '../providers/provider.js'
 import type { ReportSink } from '../queue/report.ingestor.js'
 import type { Store } from '../store/store.js'
+import type { EventFeed } from '../usecases/event-feed.js'
 import type { MessageSubmitter } from '../usecases/submit-messages.js'
 import { Authenticator } from './auth.js'
 
@@ -21,6 +22,8 @@ export interface AppDeps {
   /** Provider health and circuits, from the process that sends (see HealthReading). */
   providerHealth: () => Promise<HealthReading>
   isShuttingDown: () => boolean
+  /** Wakes this process's event streams (`GET /v1/events/stream`). */
+  events: EventFeed
   now?: () => number
 }
 

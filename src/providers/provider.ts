@@ -19,6 +19,11 @@ export interface SmsProvider {
    * cannot reach the phone twice, because the provider deduplicates on our reference.
    */
   readonly deduplicates: boolean
+  /**
+   * The sender a message without one goes out from (the simulator's first number): recorded
+   * as its `sender`. Absent: the provider picks (a Twilio Messaging Service) and we record none.
+   */
+  readonly defaultSender?: string
   send(sms: OutboundSms, signal: AbortSignal): Promise<SendResult>
   /**
    * Starts background work (delivery report timers, SMPP binds). Events go to `sink`.

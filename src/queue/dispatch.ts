@@ -222,6 +222,10 @@ export class Dispatcher {
     route: Parameters<typeof planAfterFailure>[0],
   ): Promise<Dispatched> {
     const { now, monitor } = this.#o
+    // No sender of its own or its route's: the provider's default one, when it names it (the
+    // simulator's first number), is what goes out and is recorded. Suppression and pacing keep
+    // the instance's key (`@instance`), as they were checked before the send.
+    const from = sender ?? provider.defaultSender ?? null
     const startedAt = now()
     const timeout = new AbortController()
     const timer = setTimeout(() => timeout.abort(), this.#o.providerTimeoutMs)
@@ -231,7 +235,7 @@ export class Dispatcher {
         {
           id: m.id,
           to: m.to_number,
-          from: sender,
+          from,
           body: m.smart_encoding === 1 ? analyzeBody(m.body, { smartEncoding: true }).text : m.body,
           encoding: m.encoding,
           segments: m.segments,
@@ -256,7 +260,7 @@ export class Dispatcher {
     const attempt: AttemptRecord = {
       number: m.attempts,
       provider: provider.name,
-      sender,
+      sender: from,
       startedAt,
       endedAt,
       outcome: result.outcome,
@@ -271,7 +275,7 @@ export class Dispatcher {
           kind: 'sent',
           id: m.id,
           provider: provider.name,
-          sender,
+          sender: from,
           providerMessageIds: result.providerMessageIds,
           errorCode: null,
           errorMessage: null,
@@ -307,7 +311,7 @@ export class Dispatcher {
           monitor,
           endedAt,
         )
-        if (plan === 'give_up_unknown') return givenUp(m, provider.name, sender, attempt)
+        if (plan === 'give_up_unknown') return givenUp(m, provider.name, from, attempt)
         const d = this.#inWindow(
           m,
           decideRetry(
@@ -330,7 +334,7 @@ export class Dispatcher {
         // Out of attempts or time after a send that may have reached the phone: it stays
         // `sent`, outcome unknown, where a later delivery report can still find it.
         if (d.kind === 'final' && result.outcome === 'unknown') {
-          return givenUp(m, provider.name, sender, attempt)
+          return givenUp(m, provider.name, from, attempt)
         }
         if (d.kind === 'final') return { ...d, id: m.id, provider: provider.name, attempt }
         return { ...d, id: m.id, provider: provider.name, attempt }

@@ -11,6 +11,9 @@ import { PollingLoop } from './loop.js'
 const BATCH = 100
 /** Dead letters are kept this long for inspection. */
 const DEAD_LETTER_KEEP_MS = 7 * 86_400_000
+/** Events purged per statement, and statements per maintenance round (the rest waits a minute). */
+const EVENT_PURGE_BATCH = 1000
+const EVENT_PURGE_ROUNDS = 20
 /** A concatenated inbound SMS missing a part this long is stored with the parts that came. */
 export const INBOUND_PARTS_WAIT_MS = 86_400_000
 
@@ -39,6 +42,8 @@ export class JobWorker {
     private readonly now: () => number = Date.now,
     /** What an inbound SMS sets off (an incomplete one stored after its wait, too). */
     private readonly afterInbound: InboundEffect = noInboundEffect,
+    /** How long application events stay in the log the event stream replays (EVENT_RETENTION_HOURS). */
+    private readonly eventRetentionMs = 72 * 3_600_000,
   ) {
     this.#loop = new PollingLoop(
       () => this.tick(),
@@ -73,6 +78,7 @@ export class JobWorker {
         return stored.length
       })
       if (flushed > 0) this.logger.warn({ flushed }, 'stored incomplete concatenated inbound SMS')
+      await this.#purgeEvents(now - this.eventRetentionMs)
     }
     const jobs = await this.store.tx(() =>
       this.store.jobs.claim(this.owner, BATCH, now, JOB_LEASE_MS),
@@ -81,6 +87,17 @@ export class JobWorker {
     const fates = await Promise.all(jobs.map((job) => this.#run(job)))
     await this.store.tx(() => this.#record(fates))
     return jobs.length === BATCH ? 'more' : 'idle'
+  }
+
+  /** Bounded batches, so a large backlog never holds the writer for long. */
+  async #purgeEvents(before: number): Promise<void> {
+    let purged = 0
+    for (let i = 0; i < EVENT_PURGE_ROUNDS; i++) {
+      const n = await this.store.purgeEvents(before, EVENT_PURGE_BATCH)
+      purged += n
+      if (n < EVENT_PURGE_BATCH) break
+    }
+    if (purged > 0) this.logger.info({ purged }, 'purged events past their retention')
   }
 
   async #run(job: JobRow): Promise<Fate> {

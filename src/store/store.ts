@@ -39,6 +39,14 @@ export interface MessageFilter {
   limit: number
 }
 
+/** A row of the application event log, as the event stream reads it (`data` is JSON text). */
+export interface LoggedEventRow {
+  id: number
+  type: string
+  data: string
+  at: number
+}
+
 type EventView = Pick<MessageEventRow, 'status' | 'error_code' | 'detail' | 'at'>
 
 /** The store: transaction programs for the hot paths, Kysely for simple reads and writes. */
@@ -60,7 +68,7 @@ export class Store {
     this.jobs = new JobRepo(db.dialect)
     this.inbound = new InboundRepo(db.dialect)
     this.routing = new RoutingRepo(db)
-    this.events = new EventRepo(fanout)
+    this.events = new EventRepo(fanout, db.dialect)
     this.consents = new ConsentRepo(db.dialect, this.events)
     this.messages = new MessageRepo(db.dialect, fanout, this.consents)
     this.conversations = new ConversationRepo(db)
@@ -70,8 +78,99 @@ export class Store {
     return this.db.dialect
   }
 
-  tx<T>(program: () => TxProgram<T>, immediate = false): Promise<T> {
-    return this.db.exec.transaction(program, immediate)
+  async tx<T>(program: () => TxProgram<T>, immediate = false): Promise<T> {
+    const raised = this.events.raised
+    const result = await this.db.exec.transaction(program, immediate)
+    // Events were raised since this program began (by it or by another that commits as well):
+    // tell the listeners once this commit is done, so a stream reads them.
+    if (this.events.raised !== raised) for (const l of this.#eventListeners) l()
+    return result
+  }
+
+  readonly #eventListeners = new Set<() => void>()
+
+  /** Calls `listener` after each commit of a transaction that raised application events. */
+  onEventsCommitted(listener: () => void): () => void {
+    this.#eventListeners.add(listener)
+    return () => this.#eventListeners.delete(listener)
+  }
+
+  /** The message a provider id names (an inbound SMS's, or a part of an outbound one). */
+  async findByProviderRef(
+    provider: string,
+    providerMessageId: string,
+  ): Promise<MessageRow | undefined> {
+    return this.db.kysely
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS.map((c) => `messages.${c}` as const))
+      .innerJoin('provider_refs', 'provider_refs.message_id', 'messages.id')
+      .where('provider_refs.provider', '=', provider)
+      .where('provider_refs.provider_message_id', '=', providerMessageId)
+      .executeTakeFirst()
+  }
+
+  /**
+   * What a simulated phone received: outbound messages to `phone` sent through one of the
+   * simulator instances `providers` and reported delivered, newest first (the recipient index).
+   */
+  async simulatorInbox(
+    phone: string,
+    providers: readonly string[],
+    limit: number,
+  ): Promise<MessageRow[]> {
+    if (providers.length === 0) return []
+    return this.db.kysely
+      .selectFrom('messages')
+      .select(MESSAGE_COLUMNS)
+      .where('to_number', '=', phone)
+      .where('direction', '=', 'outbound')
+      .where('provider', 'in', providers)
+      .where('status', '=', 'delivered')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute()
+  }
+
+  /** Logged application events after `afterId`, oldest first (the event stream's reads). */
+  async readEventsAfter(afterId: number, limit: number): Promise<LoggedEventRow[]> {
+    const found = await this.db.kysely
+      .selectFrom('events')
+      .select(['id', 'type', 'data', 'at'])
+      .where('id', '>', afterId)
+      .orderBy('id', 'asc')
+      .limit(limit)
+      .execute()
+    return found.map((r) => ({ ...r, id: Number(r.id), at: Number(r.at) }))
+  }
+
+  /** The first and last ids of the event log (null when it is empty). */
+  async eventBounds(): Promise<{ first: number | null; last: number | null }> {
+    const r = await this.db.kysely
+      .selectFrom('events')
+      .select((eb) => [eb.fn.min('id').as('first'), eb.fn.max('id').as('last')])
+      .executeTakeFirst()
+    const num = (v: unknown) => (v === null || v === undefined ? null : Number(v))
+    return { first: num(r?.first), last: num(r?.last) }
+  }
+
+  /**
+   * Deletes up to `limit` of the oldest events logged before `before`, never the newest one
+   * (it tells a resumed stream how far the log went). Returns how many went.
+   */
+  async purgeEvents(before: number, limit: number): Promise<number> {
+    const res = await this.db.kysely
+      .deleteFrom('events')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('events')
+          .select('id')
+          .where('at', '<', before)
+          .where('id', '<', (sub) => sub.selectFrom('events').select((e) => e.fn.max('id').as('m')))
+          .orderBy('id', 'asc')
+          .limit(limit),
+      )
+      .executeTakeFirst()
+    return Number(res.numDeletedRows)
   }
 
   async getMessage(id: string): Promise<MessageRow | undefined> {

@@ -251,3 +251,47 @@ describe(`job catalog and worker (${TEST_DB})`, () => {
     )
   })
 })
+
+describe(`event log retention (${TEST_DB})`, () => {
+  test('maintenance purges events past EVENT_RETENTION_HOURS in batches, keeping the newest', async (t) => {
+    const { store, close } = await openTestStore()
+    t.after(close)
+    const hour = 3_600_000
+    const old = Array.from({ length: 2500 }, (_, i) => ({
+      type: 'test.old',
+      data: { i },
+      at: START - 80 * hour,
+    }))
+    await store.tx(() => store.events.raise(old))
+    await store.tx(() => store.events.raise([{ type: 'test.recent', data: {}, at: START - hour }]))
+    const worker = new JobWorker(
+      store,
+      new JobCatalog([]),
+      silent,
+      20,
+      () => START,
+      undefined,
+      72 * hour,
+    )
+    await worker.tick()
+    const left = await store.db.kysely.selectFrom('events').select(['type']).execute()
+    assert.deepEqual(
+      left.map((e) => e.type),
+      ['test.recent'],
+      'more than one batch (1,000) went',
+    )
+    // Past the window too, the newest event stays: it tells a resumed stream where the log ended.
+    const later = new JobWorker(
+      store,
+      new JobCatalog([]),
+      silent,
+      20,
+      () => START + 100 * hour,
+      undefined,
+      72 * hour,
+    )
+    await later.tick()
+    assert.equal((await store.eventBounds()).first, (await store.eventBounds()).last)
+    assert.notEqual((await store.eventBounds()).last, null)
+  })
+})

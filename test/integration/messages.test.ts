@@ -96,7 +96,11 @@ describe('messages API', () => {
     assert.equal(m.sender, null, 'not sent yet')
     assert.deepEqual(m.cost, { estimated: null, actual: null })
     assert.equal(done.provider, 'simulator')
-    assert.equal(done.sender, null, 'no from, no route sender: the provider default')
+    assert.equal(
+      done.sender,
+      '+15005550006',
+      "no from, no route sender: the provider's default, the simulator's first number",
+    )
     assert.deepEqual(done.cost, { estimated: null, actual: null }, 'no price table, no price')
   })
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type {
   OutboundSms,
   ProviderEvent,
@@ -10,7 +11,32 @@ import { SimulatorCore, type SimulatorReport, type SubmitOutcome } from './simul
 import type { SimulatorOptions } from './simulator-options.js'
 
 /** Options of the in-process simulator adapter. */
-export type SimulatorProviderOptions = SimulatorOptions & { name?: string }
+export type SimulatorProviderOptions = SimulatorOptions & {
+  name?: string
+  /** The numbers it owns (SIMULATOR_NUMBERS); a message without a sender goes from the first. */
+  numbers?: readonly string[]
+}
+
+/** An SMS a simulated phone sends to one of the simulator's numbers. */
+export interface SimulatedText {
+  readonly from: string
+  readonly to: string
+  readonly body: string
+}
+
+/** The in-process simulator: a provider that also stands for the phones it reaches. */
+export type SimulatorProvider = SmsProvider & {
+  readonly core: SimulatorCore
+  readonly numbers: readonly string[]
+  /**
+   * A phone's SMS to one of its numbers, as the provider's inbound event (what a gateway's
+   * inbound webhook carries); the caller ingests it like any provider webhook's events.
+   */
+  inbound(text: SimulatedText, at: number): Extract<ProviderEvent, { type: 'inbound' }>
+}
+
+export const isSimulatorProvider = (p: SmsProvider): p is SimulatorProvider =>
+  p.type === 'simulator' && 'inbound' in p
 
 /** The one place a simulator decision becomes a normalised send result. */
 export function outcomeToSendResult(outcome: SubmitOutcome): SendResult {
@@ -78,10 +104,8 @@ function delay(ms: number, signal: AbortSignal): Promise<boolean> {
  * sim.start((name, events) => handle(name, events))
  * await sim.send(sms, AbortSignal.timeout(5000))
  */
-export function createSimulatorProvider(
-  options: SimulatorProviderOptions = {},
-): SmsProvider & { core: SimulatorCore } {
-  const { name = 'simulator', ...coreOptions } = options
+export function createSimulatorProvider(options: SimulatorProviderOptions = {}): SimulatorProvider {
+  const { name = 'simulator', numbers = ['+15005550006'], ...coreOptions } = options
   const core = new SimulatorCore(coreOptions)
   const dlrDelayMs = coreOptions.dlrDelayMs ?? 50
   let stopped = false
@@ -103,7 +127,13 @@ export function createSimulatorProvider(
     type: 'simulator',
     // The core answers a repeated (id, attempt-independent) submission with its first id.
     deduplicates: coreOptions.dedupe ?? true,
+    ...(numbers[0] === undefined ? {} : { defaultSender: numbers[0] }),
     core,
+    numbers,
+    inbound(text, at) {
+      const { from, to, body } = text
+      return { type: 'inbound', providerMessageId: `SIMI${randomUUID()}`, from, to, body, at }
+    },
     async send(sms: OutboundSms, signal: AbortSignal): Promise<SendResult> {
       if (signal.aborted) return { outcome: 'retry', code: 'provider_timeout' }
       const latency = core.latencyFor(sms.id, sms.attempt)

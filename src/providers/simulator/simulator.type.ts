@@ -16,6 +16,8 @@ export interface SimulatorSettings extends ProviderBase {
   readonly undeliveredRate: number
   readonly rules: readonly SimulatorRule[]
   readonly dedupe: boolean
+  /** The phone numbers it owns (SIMULATOR_NUMBERS): a message without a sender goes from the first. */
+  readonly numbers: readonly string[]
 }
 
 /** Settings of a simulator reached over HTTP (`"type": "simulator-http"`). */
@@ -70,6 +72,8 @@ export const simulatorType: ProviderType<SimulatorSettings> = {
       undeliveredRate: e.num('undeliveredRate', 0, 0, 1, false),
       rules: e.json<SimulatorRule[]>('rules', [], checkSimulatorRules),
       dedupe: e.bool('dedupe', true),
+      // Filled from SIMULATOR_NUMBERS by the config reader.
+      numbers: ['+15005550006'],
     }
   },
   describe: (c) => ({ seed: c.seed, dlrDelayMs: c.dlrDelayMs }),

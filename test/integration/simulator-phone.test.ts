@@ -1,0 +1,188 @@
+// Risk: a newcomer cannot hold a two-way conversation with curl alone: a message sent without
+// `from` never shows up on the simulated phone, or a reply from the phone takes another path
+// than a gateway's inbound (no stored message, no message.received event).
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { startTestSwitchboard, TEST_DB, waitFor, type TestSwitchboard } from '../support/harness.js'
+import { openSse } from '../support/sse.js'
+
+interface PhoneMessage {
+  id: string
+  from: string
+  to: string
+  body: string
+  at: string
+}
+
+describe(`the simulator as a phone (${TEST_DB})`, () => {
+  let t: TestSwitchboard
+  let base = ''
+  before(async () => {
+    t = await startTestSwitchboard({ SIMULATOR_NUMBERS: '+15005550006,+15005550007' })
+    const app = t.sb.app
+    assert.ok(app)
+    base = await app.listen({ port: 0, host: '127.0.0.1' })
+  })
+  after(() => t.close())
+
+  const inbox = async (phone: string) => {
+    const res = await t.inject({
+      method: 'GET',
+      url: `/v1/simulator/phones/${encodeURIComponent(phone)}/messages`,
+      headers: t.auth(t.keys.read),
+    })
+    assert.equal(res.statusCode, 200, res.body)
+    return res.json<{ data: PhoneMessage[] }>().data
+  }
+  const reply = (payload: Record<string, unknown>) =>
+    t.inject({ method: 'POST', url: '/v1/simulator/inbound', headers: t.auth(), payload })
+
+  test('send, read it on the phone, reply: stored inbound and message.received on the stream', async () => {
+    const phone = '+14155550123'
+    assert.deepEqual(await inbox(phone), [], 'a phone that received nothing')
+    const stream = await openSse(`${base}/v1/events/stream`, t.auth(t.keys.read))
+    try {
+      const sent = await t.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: t.auth(t.keys.write),
+        payload: { to: phone, body: 'Your table is ready. Reply YES to confirm.' },
+      })
+      assert.equal(sent.statusCode, 202, sent.body)
+      const { id } = sent.json<{ id: string }>()
+      const [got] = await waitFor(async () => {
+        const d = await inbox(phone)
+        return d.length > 0 ? d : undefined
+      })
+      assert.ok(got)
+      assert.deepEqual(
+        [got.id, got.from, got.to, got.body],
+        [id, '+15005550006', phone, 'Your table is ready. Reply YES to confirm.'],
+        'from the first of SIMULATOR_NUMBERS',
+      )
+      assert.ok(!Number.isNaN(Date.parse(got.at)))
+
+      const res = await reply({ from: phone, body: 'Yes, on my way' })
+      assert.equal(res.statusCode, 201, res.body)
+      const m = res.json<{
+        id: string
+        direction: string
+        from: string
+        to: string
+        body: string
+        status: string
+      }>()
+      assert.deepEqual(
+        [m.direction, m.from, m.to, m.body, m.status],
+        ['inbound', phone, '+15005550006', 'Yes, on my way', 'received'],
+      )
+      // Stored before the answer, through the inbound path (listed with inbound messages).
+      const listed = await t.inject({
+        method: 'GET',
+        url: `/v1/messages?direction=inbound&from=${encodeURIComponent(phone)}`,
+        headers: t.auth(t.keys.read),
+      })
+      assert.deepEqual(
+        listed.json<{ data: { id: string }[] }>().data.map((x) => x.id),
+        [m.id],
+      )
+      const [event] = await stream.waitFrames(1)
+      assert.equal(event?.event, 'message.received')
+      assert.equal((JSON.parse(event?.data ?? '{}') as { data: { id: string } }).data.id, m.id)
+      // The phone's own inbox holds what it received, not what it sent.
+      assert.deepEqual(
+        (await inbox(phone)).map((x) => x.id),
+        [id],
+      )
+    } finally {
+      await stream.close()
+    }
+  })
+
+  test('newest first; a sender set by the message is the one shown', async () => {
+    const phone = '+14155550124'
+    for (const [body, from] of [
+      ['first', undefined],
+      ['second', '+15005550007'],
+    ] as const) {
+      const res = await t.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: t.auth(t.keys.write),
+        payload: { to: phone, body, ...(from ? { from } : {}) },
+      })
+      assert.equal(res.statusCode, 202)
+      await waitFor(async () =>
+        (await inbox(phone)).some((x) => x.body === body) ? true : undefined,
+      )
+    }
+    const got = await inbox(phone)
+    assert.deepEqual(
+      got.map((x) => [x.body, x.from]),
+      [
+        ['second', '+15005550007'],
+        ['first', '+15005550006'],
+      ],
+    )
+  })
+
+  test('to: another of SIMULATOR_NUMBERS; not one of them, or a bad number, is 422', async () => {
+    const ok = await reply({ from: '+14155550125', to: '+15005550007', body: 'hi' })
+    assert.equal(ok.statusCode, 201, ok.body)
+    assert.equal(ok.json<{ to: string }>().to, '+15005550007')
+    const notOurs = await reply({ from: '+14155550125', to: '+15005550099', body: 'hi' })
+    assert.equal(notOurs.statusCode, 422)
+    assert.equal(notOurs.json<{ error: { code: string } }>().error.code, 'validation_failed')
+    const badFrom = await reply({ from: '12', body: 'hi' })
+    assert.equal(badFrom.statusCode, 422)
+    assert.equal(badFrom.json<{ error: { code: string } }>().error.code, 'invalid_phone_number')
+    const extra = await reply({ from: '+14155550125', body: 'hi', nope: 1 })
+    assert.equal(extra.statusCode, 422)
+    const badPhone = await t.inject({
+      method: 'GET',
+      url: '/v1/simulator/phones/12345/messages',
+      headers: t.auth(t.keys.read),
+    })
+    assert.equal(badPhone.statusCode, 422)
+  })
+
+  test('scopes: replying needs admin, reading the phone messages:read', async () => {
+    const res = await t.inject({
+      method: 'POST',
+      url: '/v1/simulator/inbound',
+      headers: t.auth(t.keys.write),
+      payload: { from: '+14155550126', body: 'hi' },
+    })
+    assert.equal(res.statusCode, 403)
+    const read = await t.inject({
+      method: 'GET',
+      url: '/v1/simulator/phones/+14155550126/messages',
+      headers: t.auth(t.keys.write),
+    })
+    assert.equal(read.statusCode, 403)
+  })
+})
+
+describe(`without an in-process simulator (${TEST_DB})`, () => {
+  test('both simulator routes answer 404', async () => {
+    const t = await startTestSwitchboard({ SIMULATOR_URL: 'http://127.0.0.1:9' })
+    try {
+      const inbound = await t.inject({
+        method: 'POST',
+        url: '/v1/simulator/inbound',
+        headers: t.auth(),
+        payload: { from: '+14155550127', body: 'hi' },
+      })
+      assert.equal(inbound.statusCode, 404)
+      assert.equal(inbound.json<{ error: { code: string } }>().error.code, 'not_found')
+      const phone = await t.inject({
+        method: 'GET',
+        url: '/v1/simulator/phones/+14155550127/messages',
+        headers: t.auth(),
+      })
+      assert.equal(phone.statusCode, 404)
+    } finally {
+      await t.close()
+    }
+  })
+})
