@@ -258,6 +258,9 @@ export async function startSwitchboard(
         intake: (sub) => intake.push(sub),
         policy: config.messages,
         router: new Router(config.routing.routes),
+        // A message without a sender of its own or its route's goes out from its first
+        // instance's default (the simulator's first number): consent is checked for that one.
+        defaultSender: (route) => providers.get(route.providers[0] ?? '')?.defaultSender ?? null,
         idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
         now,
         quietHours: new QuietHours(config.quietHours),

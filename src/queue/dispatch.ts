@@ -184,6 +184,23 @@ export class Dispatcher {
     if (sel.outcome === 'stop') return givenUp(m, m.provider ?? '', choice.sender, undefined)
     const provider = this.#o.providers.get(sel.provider) as SmsProvider
     const sender = choice.sender
+    // Without a sender of its own or its route's it goes out from the provider's default (the
+    // simulator's first number): an opt-out of that sender holds too.
+    const byDefault =
+      sender === null && provider.defaultSender !== undefined
+        ? optedOutScope(consent, m.type, provider.defaultSender)
+        : null
+    if (byDefault !== null) {
+      monitor.cancel(provider.name, sel.probe)
+      return {
+        kind: 'final',
+        id: m.id,
+        provider: null,
+        status: 'rejected',
+        errorCode: 'recipient_opted_out',
+        errorMessage: 'the recipient opted out (scope sender); not sent',
+      }
+    }
     const key = senderKey(sender, provider.name)
     if (suppressed.has(`${key}|${m.to_number}`)) {
       monitor.cancel(provider.name, sel.probe)

@@ -9,6 +9,7 @@ import {
 import { refuseInBatchAnswer } from '../domain/messages/batch-answer.js'
 import { isoOf, messageJson } from '../domain/messages/present.js'
 import { holdAtIntake, type QuietHours } from '../domain/quiet-hours/quiet-hours.js'
+import type { Route } from '../domain/routing/route.js'
 import { countryOf, type Router } from '../domain/routing/router.js'
 import { packRows, type Submission, type SubmissionResult } from '../store/rows.js'
 import type { IdempotencyRow } from '../store/schema.js'
@@ -51,6 +52,11 @@ export interface MessageSubmitterDeps {
    * sender a message will go out from is checked for consent at intake.
    */
   readonly router: Pick<Router, 'choose'>
+  /**
+   * The sender a message goes out from when neither it nor its route names one (a provider's
+   * default, such as the simulator's first number): consent is checked for it. Default: none.
+   */
+  readonly defaultSender?: (route: Route) => string | null
   readonly idempotencyTtlMs: number
   readonly now: () => number
   /** Marketing messages due outside their recipient's window are held (none: never held). */
@@ -180,7 +186,10 @@ export class MessageSubmitter {
     if (choice) {
       const held = holdAtIntake(m, this.deps.quietHours)
       if (held !== null) notes[m.id] = held
-      return { ...r, sender: choice.sender }
+      return {
+        ...r,
+        sender: choice.sender ?? this.deps.defaultSender?.(choice.route) ?? null,
+      }
     }
     return {
       ok: false,

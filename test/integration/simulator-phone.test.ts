@@ -161,6 +161,48 @@ describe(`the simulator as a phone (${TEST_DB})`, () => {
     })
     assert.equal(read.statusCode, 403)
   })
+  test('STOP to the simulator number stops sends without `from` (they go out from it), START resumes', async () => {
+    const phone = '+14155550199'
+    const send = (extra: Record<string, unknown> = {}) =>
+      t.inject({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: t.auth(t.keys.write),
+        payload: { to: phone, body: 'Order 42 has shipped', ...extra },
+      })
+    // Queued before the STOP, due after it: it must not go out.
+    const early = await send({ sendAt: new Date(Date.now() + 1500).toISOString() })
+    assert.equal(early.statusCode, 202, early.body)
+    const stop = await reply({ from: phone, body: 'stop' })
+    assert.equal(stop.statusCode, 201, stop.body)
+    const refused = await send()
+    assert.equal(refused.statusCode, 422, refused.body)
+    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'recipient_opted_out')
+    const { id } = early.json<{ id: string }>()
+    const final = await waitFor(async () => {
+      const res = await t.inject({
+        method: 'GET',
+        url: `/v1/messages/${id}`,
+        headers: t.auth(t.keys.read),
+      })
+      const m = res.json<{ status: string; errorCode: string | null }>()
+      return m.status === 'queued' || m.status === 'scheduled' || m.status === 'sending'
+        ? undefined
+        : m
+    })
+    assert.deepEqual([final.status, final.errorCode], ['rejected', 'recipient_opted_out'])
+    // The confirmation is the one message the phone gets after STOP.
+    const got = await waitFor(async () => {
+      const d = await inbox(phone)
+      return d.length > 0 ? d : undefined
+    })
+    assert.equal(got.length, 1, JSON.stringify(got))
+    assert.match(got[0]?.body ?? '', /unsubscribed/i)
+
+    const start = await reply({ from: phone, body: 'START' })
+    assert.equal(start.statusCode, 201, start.body)
+    assert.equal((await send()).statusCode, 202)
+  })
 })
 
 describe(`without an in-process simulator (${TEST_DB})`, () => {
