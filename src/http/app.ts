@@ -11,6 +11,7 @@ import { registerJsonBody } from './json-body.js'
 import { keyRoutes } from './keys.routes.js'
 import { messageRoutes } from './messages.routes.js'
 import { registerOpenApi } from './openapi.js'
+import { privacyRoutes, privacySchemas } from './privacy.routes.js'
 import { providerWebhookRoutes } from './provider-webhooks.routes.js'
 import { registerRequestId, requestId } from './request-id.js'
 import { namedSchemas } from './schemas.js'
@@ -31,7 +32,7 @@ function makeAjv(coerce: boolean): Ajv {
   })
   addFormats(ajv)
   // Route schemas refer to the named ones by `$id` (Type.Ref).
-  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas])
+  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas, ...privacySchemas])
     ajv.addSchema(schema)
   return ajv
 }
@@ -66,7 +67,7 @@ export async function buildApp(deps: AppDeps) {
     (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema),
   )
 
-  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas])
+  for (const schema of [...namedSchemas, ...webhookSchemas, ...routingSchemas, ...privacySchemas])
     app.addSchema(schema)
   await registerOpenApi(app)
 
@@ -95,6 +96,7 @@ export async function buildApp(deps: AppDeps) {
       keyRoutes(v1, ctx)
       webhookRoutes(v1, ctx)
       routingRoutes(v1, ctx)
+      privacyRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

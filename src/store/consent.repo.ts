@@ -1,4 +1,5 @@
 import { rows, run, type TxProgram } from './executor.js'
+import type { PrivacyRepo } from './privacy.repo.js'
 import type { ConsentRow } from './schema.js'
 
 /** One ledger entry to record (src/store/schema.ts ConsentRow). */
@@ -23,6 +24,9 @@ export interface ConsentState {
  * its own repository).
  */
 export class ConsentRepo {
+  /** `privacy`: opt-outs of erased numbers count as their state (GDPR erasure keeps them). */
+  constructor(private readonly privacy?: PrivacyRepo) {}
+
   /** Appends entries in order. */
   *record(entries: readonly ConsentEntry[]): TxProgram<void> {
     for (const e of entries) {
@@ -60,6 +64,15 @@ export class ConsentRepo {
           status: r.action === 'opt_in' ? 'opted_in' : 'opted_out',
           since: Number(r.at),
         })
+      }
+    }
+    // An erased number's opt-outs live on under its keyed hash; a later ledger entry for the
+    // same scope (it opted in again) wins, as the latest entry always does.
+    if (this.privacy) {
+      for (const e of yield* this.privacy.erasedStates(unique)) {
+        const i = out.findIndex((s) => s.phone === e.phone && s.scope === e.scope)
+        if (i < 0) out.push(e)
+        else if ((out[i] as ConsentState).since < e.since) out[i] = e
       }
     }
     return out
