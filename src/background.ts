@@ -96,6 +96,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     config.worker.pollMs,
     now,
     o.reports.afterInbound,
+    config.retentionDays,
   )
   sendWorker.start()
   webhookWorker.start()

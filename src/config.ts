@@ -76,6 +76,8 @@ export interface Config {
     readonly allowPrivate: boolean
   }
   readonly idempotencyTtlHours: number
+  /** Message bodies older than this many days are purged (metadata stays); 0: kept forever. */
+  readonly retentionDays: number
   readonly shutdownTimeoutMs: number
 }
 
@@ -326,6 +328,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
       allowPrivate,
     },
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),
+    retentionDays: r.int('RETENTION_DAYS', 90, 0, 36_500),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0),
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)

@@ -13,6 +13,9 @@ const BATCH = 100
 const DEAD_LETTER_KEEP_MS = 7 * 86_400_000
 /** A concatenated inbound SMS missing a part this long is stored with the parts that came. */
 export const INBOUND_PARTS_WAIT_MS = 86_400_000
+/** Messages (and events) the retention purge handles per transaction, and batches per round. */
+export const RETENTION_BATCH = 500
+const RETENTION_BATCHES_PER_ROUND = 20
 
 /** What becomes of one claimed job. */
 type Fate =
@@ -39,6 +42,8 @@ export class JobWorker {
     private readonly now: () => number = Date.now,
     /** What an inbound SMS sets off (an incomplete one stored after its wait, too). */
     private readonly afterInbound: InboundEffect = noInboundEffect,
+    /** RETENTION_DAYS: bodies older than this are purged in maintenance; 0: never. */
+    private readonly retentionDays = 0,
   ) {
     this.#loop = new PollingLoop(
       () => this.tick(),
@@ -73,6 +78,7 @@ export class JobWorker {
         return stored.length
       })
       if (flushed > 0) this.logger.warn({ flushed }, 'stored incomplete concatenated inbound SMS')
+      await this.#purgeExpiredBodies(now)
     }
     const jobs = await this.store.tx(() =>
       this.store.jobs.claim(this.owner, BATCH, now, JOB_LEASE_MS),
@@ -81,6 +87,29 @@ export class JobWorker {
     const fates = await Promise.all(jobs.map((job) => this.#run(job)))
     await this.store.tx(() => this.#record(fates))
     return jobs.length === BATCH ? 'more' : 'idle'
+  }
+
+  /**
+   * Retention: empties the bodies of messages older than RETENTION_DAYS (their metadata stays
+   * for analytics) and deletes older application events, in bounded batches: at most
+   * RETENTION_BATCHES_PER_ROUND transactions of RETENTION_BATCH rows per maintenance round.
+   */
+  async #purgeExpiredBodies(now: number): Promise<void> {
+    if (this.retentionDays <= 0) return
+    const cutoff = now - this.retentionDays * 86_400_000
+    let messages = 0
+    let events = 0
+    for (let i = 0; i < RETENTION_BATCHES_PER_ROUND; i++) {
+      const r = await this.store.tx(() =>
+        this.store.privacy.purgeBatch(cutoff, now, RETENTION_BATCH),
+      )
+      messages += r.messages
+      events += r.events
+      if (!r.more) break
+    }
+    if (messages + events > 0) {
+      this.logger.info({ messages, events }, 'retention: purged message bodies and old events')
+    }
   }
 
   async #run(job: JobRow): Promise<Fate> {
