@@ -99,6 +99,7 @@ export async function startBackground(o: BackgroundOptions): Promise<Background>
     now,
     o.reports.afterInbound,
     config.events.retentionHours * 3_600_000,
+    config.retentionDays,
   )
   sendWorker.start()
   webhookWorker.start()

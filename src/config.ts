@@ -93,6 +93,8 @@ export interface Config {
   /** The simulator's own numbers (SIMULATOR_NUMBERS): its default sender is the first. */
   readonly simulatorNumbers: readonly string[]
   readonly idempotencyTtlHours: number
+  /** Message bodies older than this many days are purged (metadata stays); 0: kept forever. */
+  readonly retentionDays: number
   readonly shutdownTimeoutMs: number
 }
 
@@ -366,6 +368,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     },
     simulatorNumbers,
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),
+    retentionDays: r.int('RETENTION_DAYS', 90, 0, 36_500),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0),
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)

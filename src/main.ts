@@ -173,6 +173,8 @@ export async function startSwitchboard(
   let firstStart: Switchboard['firstStart']
   const store = await openStore(config, writeLock, async (boot) => {
     await boot.db.migrate()
+    // The key phone numbers are hashed under (erasure, audit): made once, never rotated.
+    await boot.privacy.key()
     const webhookSecret = (await new WebhookSecrets(boot, config.webhooks.secret, now).state())
       .secret
     for (const e of config.webhooks.endpoints) {

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js'
 import { createFanout } from '../domain/webhooks/fanout.js'
 import { SCOPES } from '../domain/keys/api-keys.js'
-import { createApiKey, presentKey } from '../usecases/api-keys.js'
+import { createApiKey, presentKey, revokeApiKey } from '../usecases/api-keys.js'
 import { openDb } from '../store/db.js'
 import { Store } from '../store/store.js'
 import { CliUsageError, parse } from './args.js'
@@ -27,7 +27,7 @@ export async function runKeys(config: Config, args: string[]): Promise<number> {
         if (bad.length > 0) {
           throw new CliUsageError(`unknown scope(s): ${bad.join(', ')}; use ${SCOPES.join(', ')}`)
         }
-        const { key, row } = await createApiKey({ store, now }, name, scopes)
+        const { key, row } = await createApiKey({ store, now, actor: 'cli' }, name, scopes)
         console.log(
           `Created ${row.id} (${scopes.join(', ')}). The key is shown only once:\n\n  ${key}\n`,
         )
@@ -45,7 +45,7 @@ export async function runKeys(config: Config, args: string[]): Promise<number> {
       case 'revoke': {
         const id = rest[0]
         if (!id) throw new CliUsageError('keys revoke needs a key id')
-        const ok = await store.revokeKey(id, now())
+        const ok = await revokeApiKey({ store, now, actor: 'cli' }, id)
         console.log(ok ? `Revoked ${id}.` : `No active key ${id}.`)
         return ok ? 0 : 1
       }

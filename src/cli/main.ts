@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '../config.js'
 import { CliUsageError } from './args.js'
 import { runKeys } from './keys.command.js'
 import { runMessages, runSend } from './api.command.js'
+import { runPrivacy } from './privacy.command.js'
 import { runProviders } from './providers.command.js'
 import { runMigrate, runStart } from './server.command.js'
 import { runSimulator } from './simulator.command.js'
@@ -22,6 +23,8 @@ Commands:
   send <to> <body> [--from F] [--type T]  send a message through the API
   messages list [--status S] [--to N] [--limit N]
   messages show <id>                      a message with its status timeline
+  privacy export <phone>                  everything held about a number, as JSON (audited)
+  privacy erase <phone>                   erase a number everywhere; its opt-outs stay (audited)
   simulator [--port P] [--callback URL]   run the SMS simulator as its own HTTP server
 
 Configuration comes from environment variables (see docs/configuration.md) and an optional
@@ -49,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runMessages(rest)
       case 'simulator':
         return await runSimulator(rest)
+      case 'privacy':
+        return await runPrivacy(loadConfig(), rest)
       case undefined:
       case 'help':
       case '--help':

@@ -14,6 +14,7 @@ import { registerJsonBody } from './json-body.js'
 import { keyRoutes } from './keys.routes.js'
 import { messageRoutes } from './messages.routes.js'
 import { registerOpenApi } from './openapi.js'
+import { privacyRoutes, privacySchemas } from './privacy.routes.js'
 import { providerWebhookRoutes } from './provider-webhooks.routes.js'
 import { registerRequestId, requestId } from './request-id.js'
 import { namedSchemas } from './schemas.js'
@@ -42,6 +43,7 @@ function makeAjv(coerce: boolean): Ajv {
     ...conversationSchemas,
     ...consentSchemas,
     ...simulatorSchemas,
+    ...privacySchemas,
   ])
     ajv.addSchema(schema)
   return ajv
@@ -84,6 +86,7 @@ export async function buildApp(deps: AppDeps) {
     ...conversationSchemas,
     ...consentSchemas,
     ...simulatorSchemas,
+    ...privacySchemas,
   ])
     app.addSchema(schema)
   await registerOpenApi(app)
@@ -117,6 +120,7 @@ export async function buildApp(deps: AppDeps) {
       consentRoutes(v1, ctx)
       eventRoutes(v1, ctx)
       simulatorRoutes(v1, ctx)
+      privacyRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

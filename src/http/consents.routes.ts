@@ -201,7 +201,22 @@ export function consentRoutes(
         evidence: b.evidence ?? null,
         at: ctx.now(),
       }
-      const [recorded] = await ctx.store.tx(() => ctx.store.consents.record([entry]))
+      const { consents, audit } = ctx.store
+      const actor = req.apiKeyId ?? 'unknown'
+      const [recorded] = await ctx.store.tx(function* () {
+        const done = yield* consents.record([entry])
+        // Consent changed by the API is an administrative action: audited (number hashed).
+        yield* audit.record([
+          {
+            action: 'consent.changed',
+            actor,
+            phone: entry.phone,
+            details: { action: entry.action, scope: entry.scope, source: entry.source },
+            at: entry.at,
+          },
+        ])
+        return done
+      })
       void reply.code(201)
       return {
         phone: entry.phone,

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { AppError, errors } from '../domain/errors.js'
-import { createApiKey, presentKey } from '../usecases/api-keys.js'
+import { createApiKey, presentKey, revokeApiKey } from '../usecases/api-keys.js'
 import type { AppContext } from './context.js'
 import { ApiKeyView, CreateKeyBody, IdParams } from './schemas.js'
 
@@ -25,7 +25,11 @@ export function keyRoutes(
       },
     },
     async (req, reply) => {
-      const row = await createApiKey(ctx, req.body.name, req.body.scopes)
+      const row = await createApiKey(
+        { ...ctx, actor: req.apiKeyId },
+        req.body.name,
+        req.body.scopes,
+      )
       return reply.code(201).send({ ...presentKey(row.row), key: row.key })
     },
   )
@@ -64,7 +68,7 @@ export function keyRoutes(
       },
     },
     async (req) => {
-      const revoked = await ctx.store.revokeKey(req.params.id, ctx.now())
+      const revoked = await revokeApiKey({ ...ctx, actor: req.apiKeyId }, req.params.id)
       const row = await ctx.store.getKey(req.params.id)
       if (!row) throw new AppError(errors.not_found)
       if (revoked) ctx.auth.forget()

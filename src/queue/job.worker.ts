@@ -16,6 +16,9 @@ const EVENT_PURGE_BATCH = 1000
 const EVENT_PURGE_ROUNDS = 20
 /** A concatenated inbound SMS missing a part this long is stored with the parts that came. */
 export const INBOUND_PARTS_WAIT_MS = 86_400_000
+/** Messages (and events) the retention purge handles per transaction, and batches per round. */
+export const RETENTION_BATCH = 500
+const RETENTION_BATCHES_PER_ROUND = 20
 
 /** What becomes of one claimed job. */
 type Fate =
@@ -44,6 +47,8 @@ export class JobWorker {
     private readonly afterInbound: InboundEffect = noInboundEffect,
     /** How long application events stay in the log the event stream replays (EVENT_RETENTION_HOURS). */
     private readonly eventRetentionMs = 72 * 3_600_000,
+    /** RETENTION_DAYS: bodies older than this are purged in maintenance; 0: never. */
+    private readonly retentionDays = 0,
   ) {
     this.#loop = new PollingLoop(
       () => this.tick(),
@@ -79,6 +84,7 @@ export class JobWorker {
       })
       if (flushed > 0) this.logger.warn({ flushed }, 'stored incomplete concatenated inbound SMS')
       await this.#purgeEvents(now - this.eventRetentionMs)
+      await this.#purgeExpiredBodies(now)
     }
     const jobs = await this.store.tx(() =>
       this.store.jobs.claim(this.owner, BATCH, now, JOB_LEASE_MS),
@@ -98,6 +104,29 @@ export class JobWorker {
       if (n < EVENT_PURGE_BATCH) break
     }
     if (purged > 0) this.logger.info({ purged }, 'purged events past their retention')
+  }
+
+  /**
+   * Retention: empties the bodies of messages older than RETENTION_DAYS (their metadata stays
+   * for analytics) and deletes older application events, in bounded batches: at most
+   * RETENTION_BATCHES_PER_ROUND transactions of RETENTION_BATCH rows per maintenance round.
+   */
+  async #purgeExpiredBodies(now: number): Promise<void> {
+    if (this.retentionDays <= 0) return
+    const cutoff = now - this.retentionDays * 86_400_000
+    let messages = 0
+    let events = 0
+    for (let i = 0; i < RETENTION_BATCHES_PER_ROUND; i++) {
+      const r = await this.store.tx(() =>
+        this.store.privacy.purgeBatch(cutoff, now, RETENTION_BATCH),
+      )
+      messages += r.messages
+      events += r.events
+      if (!r.more) break
+    }
+    if (messages + events > 0) {
+      this.logger.info({ messages, events }, 'retention: purged message bodies and old events')
+    }
   }
 
   async #run(job: JobRow): Promise<Fate> {

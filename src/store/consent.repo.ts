@@ -2,6 +2,7 @@ import { consentChangedEvent } from '../domain/consent/consent-event.js'
 import type { ConsentStatus } from '../domain/consent/enforce.js'
 import type { EventRepo } from './event.repo.js'
 import { rows, run, type TxProgram } from './executor.js'
+import type { PrivacyRepo } from './privacy.repo.js'
 import type { ConsentRow } from './schema.js'
 
 /** One ledger entry to record (src/store/schema.ts ConsentRow). */
@@ -54,9 +55,11 @@ const LATEST =
  * its own repository).
  */
 export class ConsentRepo {
+  /** `privacy`: opt-outs of erased numbers count as their state (GDPR erasure keeps them). */
   constructor(
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
     private readonly events?: EventRepo,
+    private readonly privacy?: PrivacyRepo,
   ) {}
 
   /**
@@ -130,6 +133,15 @@ export class ConsentRepo {
           status: statusOf(r.action),
           since: Number(r.at),
         })
+      }
+    }
+    // An erased number's opt-outs live on under its keyed hash; a later ledger entry for the
+    // same scope (it opted in again) wins, as the latest entry always does.
+    if (this.privacy) {
+      for (const e of yield* this.privacy.erasedStates(unique)) {
+        const i = out.findIndex((s) => s.phone === e.phone && s.scope === e.scope)
+        if (i < 0) out.push(e)
+        else if ((out[i] as ConsentState).since < e.since) out[i] = e
       }
     }
     return out

@@ -433,5 +433,35 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         )
       },
     },
+    '0011_privacy_audit': {
+      async up(db: Kysely<unknown>) {
+        // The audit log of administrative actions: append-only (nothing updates or deletes a
+        // row). Ids are time-ordered, so pages go by id like messages. A phone number is never
+        // stored here in clear, only its keyed hash (src/store/privacy.repo.ts).
+        await db.schema
+          .createTable('audit_log')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('target', 'text')
+          .addColumn('details', 'text')
+          .addColumn('at', big, (c) => c.notNull())
+          .execute()
+        // Opt-outs of erased numbers: the keyed hash (HMAC-SHA256 under the server's
+        // `privacy_hash_key` setting) of the number per scope, so an opt-out survives erasure.
+        await db.schema
+          .createTable('erased_opt_outs')
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('erased_opt_outs_pk', ['hash', 'scope'])
+          .execute()
+        // When a message's body (and, for an erasure, its number) was removed; null: kept.
+        await db.schema.alterTable('messages').addColumn('body_purged_at', big).execute()
+        // Erasure and export find a number's inbound messages by messages_inbound_from
+        // (0008_conversations), its outbound ones by messages_to.
+      },
+    },
   }
 }

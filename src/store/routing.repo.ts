@@ -1,5 +1,6 @@
 import type { InstanceHealth } from '../domain/routing/provider-monitor.js'
 import type { Db } from './db.js'
+import type { PrivacyRepo } from './privacy.repo.js'
 import { run, type TxProgram } from './executor.js'
 
 /** A recipient who opted out of a sender, as a send's rejection reported it. */
@@ -23,7 +24,11 @@ const HEALTH_KEEP_MS = 86_400_000
 
 /** Suppressions and provider health snapshots (migration 0004_routing). */
 export class RoutingRepo {
-  constructor(private readonly db: Db) {}
+  /** `privacy`: provider suppressions of erased numbers live on under their keyed hash. */
+  constructor(
+    private readonly db: Db,
+    private readonly privacy?: PrivacyRepo,
+  ) {}
 
   /** Records suppressions; in the transaction of the outcome that reported them. */
   *suppress(list: readonly Suppression[], now: number): TxProgram<void> {
@@ -43,7 +48,9 @@ export class RoutingRepo {
       .select(['recipient', 'sender_key'])
       .where('recipient', 'in', [...new Set(recipients)])
       .execute()
-    return new Set(found.map((r) => `${r.sender_key}|${r.recipient}`))
+    const out = new Set(found.map((r) => `${r.sender_key}|${r.recipient}`))
+    if (this.privacy) for (const k of await this.privacy.erasedSuppressions(recipients)) out.add(k)
+    return out
   }
 
   /** Writes this process's snapshot of its instances, and forgets long-gone processes'. */

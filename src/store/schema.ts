@@ -167,6 +167,34 @@ export interface Database {
   contacts: ContactRow
   conversations: ConversationRow
   consent_refusals: ConsentRefusalRow
+  audit_log: AuditRow
+  erased_opt_outs: ErasedOptOutRow
+}
+
+/** One entry of the audit log (migration 0011_privacy_audit): append-only. */
+export interface AuditRow {
+  /** `aud_` + a time-ordered ULID. */
+  id: string
+  /** `api_key.created`, `api_key.revoked`, `consent.changed`, `privacy.exported`, `privacy.erased`. */
+  action: string
+  /** The API key id that acted, `cli`, or `system` (first start). */
+  actor: string
+  /** What it acted on: a key id, or `phone:` + the number's keyed hash (never in clear). */
+  target: string | null
+  /** JSON, never a phone number or a body. */
+  details: string | null
+  at: number
+}
+
+/** An opt-out that outlived the erasure of its number (src/store/privacy.repo.ts). */
+export interface ErasedOptOutRow {
+  /** HMAC-SHA256 of the E.164 number under the `privacy_hash_key` setting, hex. */
+  hash: string
+  /** The consent scope (`all`, a sender, `marketing`), or a provider suppression's sender key. */
+  scope: string
+  /** `consent` (a ledger opt-out) or `provider` (a provider suppression). */
+  source: string
+  at: number
 }
 
 /** An application event (src/store/event.repo.ts): what the event stream replays. */

@@ -1,6 +1,7 @@
 import { sql, type Selectable } from 'kysely'
 import type { Db } from './db.js'
 import type { TxProgram } from './executor.js'
+import { AuditRepo } from './audit.repo.js'
 import {
   ConsentRepo,
   type ConsentHistoryEntry,
@@ -22,6 +23,7 @@ import {
   type MessageRow,
   type WebhookAttemptRow,
 } from './schema.js'
+import { PrivacyRepo } from './privacy.repo.js'
 import { RoutingRepo } from './routing.repo.js'
 import { WebhookRepo } from './webhook.repo.js'
 import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
@@ -59,6 +61,8 @@ export class Store {
   readonly events: EventRepo
   readonly consents: ConsentRepo
   readonly conversations: ConversationRepo
+  readonly privacy: PrivacyRepo
+  readonly audit: AuditRepo
 
   constructor(
     readonly db: Db,
@@ -67,11 +71,13 @@ export class Store {
     this.webhooks = new WebhookRepo(db.dialect)
     this.jobs = new JobRepo(db.dialect)
     this.inbound = new InboundRepo(db.dialect)
-    this.routing = new RoutingRepo(db)
+    this.privacy = new PrivacyRepo(db.exec)
+    this.routing = new RoutingRepo(db, this.privacy)
     this.events = new EventRepo(fanout, db.dialect)
-    this.consents = new ConsentRepo(db.dialect, this.events)
+    this.consents = new ConsentRepo(db.dialect, this.events, this.privacy)
     this.messages = new MessageRepo(db.dialect, fanout, this.consents)
     this.conversations = new ConversationRepo(db)
+    this.audit = new AuditRepo(db.kysely, this.privacy)
   }
 
   get dialect(): Db['dialect'] {
@@ -338,10 +344,6 @@ export class Store {
     return Number(res.numDeletedRows)
   }
 
-  async insertKey(row: ApiKeyRow): Promise<void> {
-    await this.db.kysely.insertInto('api_keys').values(row).execute()
-  }
-
   async findKeyByHash(hash: string): Promise<ApiKeyRow | undefined> {
     return this.db.kysely
       .selectFrom('api_keys')
@@ -365,16 +367,6 @@ export class Store {
       .where('revoked_at', 'is', null)
       .executeTakeFirstOrThrow()
     return Number(r.n)
-  }
-
-  async revokeKey(id: string, now: number): Promise<boolean> {
-    const res = await this.db.kysely
-      .updateTable('api_keys')
-      .set({ revoked_at: now })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst()
-    return Number(res.numUpdatedRows) > 0
   }
 
   async touchKey(id: string, now: number): Promise<void> {
@@ -482,6 +474,25 @@ export class Store {
       .select(['id', 'url', 'secret'])
       .where('enabled', '=', 1)
       .execute()
+  }
+
+  /**
+   * SQLite: copies the write-ahead log into the database file and truncates it to zero bytes,
+   * so rows deleted (zeroed by `secure_delete`) leave no old copy in the log. Retried while
+   * another connection's reader holds the log. PostgreSQL: nothing to do.
+   */
+  async checkpoint(): Promise<void> {
+    if (this.db.dialect !== 'sqlite') return
+    for (let i = 0; ; i++) {
+      const [r] = await this.db.exec.query<{ busy: number }>({
+        sql: 'PRAGMA wal_checkpoint(TRUNCATE)',
+        params: [],
+        mode: 'rows',
+      })
+      if (!r || r.busy === 0) return
+      if (i >= 50) throw new Error('the write-ahead log could not be checkpointed')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
   }
 
   close(): Promise<void> {

@@ -119,6 +119,25 @@ describe('switchboard CLI', () => {
     assert.match(invalid.stderr, /invalid_phone_number/)
   })
 
+  test('privacy export and erase work on the database and are audited as cli', () => {
+    const sent = cli(['send', '+14155550166', 'cli erasable'], { SWITCHBOARD_API_KEY: adminKey })
+    assert.equal(sent.status, 0, sent.stderr)
+    const exported = cli(['privacy', 'export', '+14155550166'])
+    assert.equal(exported.status, 0, exported.stderr)
+    const data = JSON.parse(exported.stdout) as { data: { messages: { body: string }[] } }
+    assert.deepEqual(
+      data.data.messages.map((m) => m.body),
+      ['cli erasable'],
+    )
+    const erased = cli(['privacy', 'erase', '+14155550166'])
+    assert.equal(erased.status, 0, erased.stderr)
+    assert.match(erased.stdout, /"target": "phone:[0-9a-f]{64}"/)
+    const after = JSON.parse(cli(['privacy', 'export', '+14155550166']).stdout) as typeof data
+    assert.deepEqual(after.data.messages, [])
+    assert.equal(cli(['privacy', 'export', 'nope']).status, 1)
+    assert.equal(cli(['privacy', 'wipe', '+14155550166']).status, 2)
+  })
+
   test('an API command that cannot reach the server names the URL it tried and the setting', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`
     const r = cli(['messages', 'list'], { SWITCHBOARD_URL: closed, SWITCHBOARD_API_KEY: adminKey })
