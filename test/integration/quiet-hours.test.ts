@@ -5,7 +5,13 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { prepareMessage } from '../../src/domain/messages/prepare.js'
 import { packRows } from '../../src/store/rows.js'
-import { startTestSwitchboard, TEST_DB, waitFor, type TestSwitchboard } from '../support/harness.js'
+import {
+  optInToMarketing,
+  startTestSwitchboard,
+  TEST_DB,
+  waitFor,
+  type TestSwitchboard,
+} from '../support/harness.js'
 
 interface Msg {
   id: string
@@ -35,6 +41,8 @@ describe(`quiet hours (${TEST_DB})`, () => {
       { WORKER_THREAD: 'false', QUIET_HOURS: '{}' },
       { now: () => Date.now() + offset },
     )
+    // Marketing needs a recorded opt-in (consent is not what this suite is about).
+    await optInToMarketing(t, NEW_YORK, PARIS)
   })
   after(() => t.close())
 
