@@ -3,27 +3,24 @@
 // reach the provider after it (it ends `rejected`). Only a message already handed to a send
 // (claimed) before the opt-out committed may still go.
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import { startTestSwitchboard, TEST_DB, waitFor, type TestSwitchboard } from '../support/harness.js'
 
 const SENDER = '+15005550006'
-const PHONE = '+14155550142'
 const SENDERS_AT_ONCE = 16
 /** How long the senders keep going after the opt-out is answered. */
 const AFTER_MS = 400
 
 let t: TestSwitchboard
 
-before(async () => {
+/** A fresh server per race: the load of one race must not queue ahead of the next. */
+async function start(): Promise<void> {
   t = await startTestSwitchboard({
     // A slow instance keeps a backlog queued while the opt-out lands.
     PROVIDERS: JSON.stringify([{ name: 'sim', type: 'simulator', dlrDelayMs: 5, mps: 40 }]),
     ROUTES: JSON.stringify([{ providers: ['sim'], senders: [SENDER] }]),
   })
-})
-after(async () => {
-  await t.close()
-})
+}
 
 interface Tried {
   startedAt: number
@@ -32,7 +29,44 @@ interface Tried {
   id: string | undefined
 }
 
-test(`sends racing an opt-out: none accepted after its answer, none queued sent after it (${TEST_DB})`, async (ctx) => {
+/** Records the opt-out; resolves with the HTTP status of its answer. */
+type OptOut = (phone: string) => Promise<{ statusCode: number; body: string }>
+
+const byApi: OptOut = (phone) =>
+  t.inject({
+    method: 'POST',
+    url: '/v1/consents',
+    headers: t.auth(),
+    payload: { phone, action: 'opt_out', scope: 'all', source: 'api' },
+  })
+
+/** STOP texted to the sender, through the path a gateway's inbound webhook takes. */
+const byStop: OptOut = (phone) =>
+  t.inject({
+    method: 'POST',
+    url: '/v1/simulator/inbound',
+    headers: t.auth(),
+    payload: { from: phone, to: SENDER, body: 'Stop' },
+  })
+
+test(`sends racing an opt-out by API: none accepted after its answer, none queued sent after it (${TEST_DB})`, async (ctx) => {
+  await start()
+  ctx.after(() => t.close())
+  await race(ctx, '+14155550142', byApi, 201)
+})
+
+test(`sends racing a STOP webhook: none accepted after its answer, none queued sent after it (${TEST_DB})`, async (ctx) => {
+  await start()
+  ctx.after(() => t.close())
+  await race(ctx, '+14155550143', byStop, 201)
+})
+
+async function race(
+  ctx: { diagnostic: (m: string) => void },
+  PHONE: string,
+  optOut: OptOut,
+  answered: number,
+): Promise<void> {
   const tried: Tried[] = []
   let answeredAt = Infinity
   let stopAt = Infinity
@@ -66,14 +100,9 @@ test(`sends racing an opt-out: none accepted after its answer, none queued sent 
   const senders = Array.from({ length: SENDERS_AT_ONCE }, (_, i) => sender(i))
   // Let a backlog build up, then opt out while the senders keep going.
   await waitFor(() => (tried.filter((x) => x.status === 202).length >= 100 ? true : undefined))
-  const res = await t.inject({
-    method: 'POST',
-    url: '/v1/consents',
-    headers: t.auth(),
-    payload: { phone: PHONE, action: 'opt_out', scope: 'all', source: 'api' },
-  })
+  const res = await optOut(PHONE)
   answeredAt = Date.now()
-  assert.equal(res.statusCode, 201, res.body)
+  assert.equal(res.statusCode, answered, res.body)
   stopAt = answeredAt + AFTER_MS
   await Promise.all(senders)
 
@@ -93,6 +122,8 @@ test(`sends racing an opt-out: none accepted after its answer, none queued sent 
         .selectFrom('messages')
         .select(['id', 'status', 'error_code'])
         .where('to_number', '=', PHONE)
+        // The API's sends (a STOP's confirmation is Switchboard's own, without a key).
+        .where('api_key_id', 'is not', null)
         .execute()
       return found.every((m) => !['queued', 'scheduled', 'sending'].includes(m.status))
         ? found
@@ -137,4 +168,4 @@ test(`sends racing an opt-out: none accepted after its answer, none queued sent 
   // The race was real: some messages were queued when the opt-out came, and ended rejected.
   assert.ok(rejected > 0, 'no queued message was left when the opt-out came')
   assert.ok(reached.size > 0, 'nothing was sent before the opt-out')
-})
+}
