@@ -26,6 +26,19 @@ export type { AppDeps } from './context.js'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
+/** Every named schema, for both validators and the OpenAPI document (`$id` refs resolve). */
+function allSchemas() {
+  return [
+    ...namedSchemas,
+    ...webhookSchemas,
+    ...routingSchemas,
+    ...conversationSchemas,
+    ...consentSchemas,
+    ...simulatorSchemas,
+    ...privacySchemas,
+  ]
+}
+
 function makeAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({
     allErrors: false,
@@ -36,16 +49,7 @@ function makeAjv(coerce: boolean): Ajv {
   })
   addFormats(ajv)
   // Route schemas refer to the named ones by `$id` (Type.Ref).
-  for (const schema of [
-    ...namedSchemas,
-    ...webhookSchemas,
-    ...routingSchemas,
-    ...conversationSchemas,
-    ...consentSchemas,
-    ...simulatorSchemas,
-    ...privacySchemas,
-  ])
-    ajv.addSchema(schema)
+  for (const schema of allSchemas()) ajv.addSchema(schema)
   return ajv
 }
 
@@ -79,16 +83,7 @@ export async function buildApp(deps: AppDeps) {
     (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema),
   )
 
-  for (const schema of [
-    ...namedSchemas,
-    ...webhookSchemas,
-    ...routingSchemas,
-    ...conversationSchemas,
-    ...consentSchemas,
-    ...simulatorSchemas,
-    ...privacySchemas,
-  ])
-    app.addSchema(schema)
+  for (const schema of allSchemas()) app.addSchema(schema)
   await registerOpenApi(app)
 
   app.setNotFoundHandler((req, reply) => {

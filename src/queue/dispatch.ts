@@ -161,16 +161,8 @@ export class Dispatcher {
     }
     // The recipient opted out after the message was accepted: it ends `rejected`, unsent.
     const optedOut = optedOutScope(consent, m.type, choice.sender)
-    if (optedOut !== null) {
-      return {
-        kind: 'final',
-        id: m.id,
-        provider: null,
-        status: 'rejected',
-        errorCode: 'recipient_opted_out',
-        errorMessage: `the recipient opted out (scope ${optedOut === choice.sender ? 'sender' : optedOut}); not sent`,
-      }
-    }
+    if (optedOut !== null)
+      return optedOutRejection(m, optedOut === choice.sender ? 'sender' : optedOut)
     const last = { provider: m.provider, code: m.error_code }
     const sel = selectInstance(choice.route, last, monitor, start, this.#exists)
     if (sel.outcome === 'wait') {
@@ -192,14 +184,7 @@ export class Dispatcher {
         : null
     if (byDefault !== null) {
       monitor.cancel(provider.name, sel.probe)
-      return {
-        kind: 'final',
-        id: m.id,
-        provider: null,
-        status: 'rejected',
-        errorCode: 'recipient_opted_out',
-        errorMessage: 'the recipient opted out (scope sender); not sent',
-      }
+      return optedOutRejection(m, 'sender')
     }
     const key = senderKey(sender, provider.name)
     if (suppressed.has(`${key}|${m.to_number}`)) {
@@ -415,5 +400,17 @@ function givenUp(
     errorCode: OUTCOME_UNKNOWN,
     errorMessage: 'the provider may have sent it; it is not sent again',
     attempt,
+  }
+}
+
+/** A claimed message whose recipient opted out after it was accepted: `rejected`, unsent. */
+function optedOutRejection(m: MessageRecord, scope: string): Dispatched {
+  return {
+    kind: 'final',
+    id: m.id,
+    provider: null,
+    status: 'rejected',
+    errorCode: 'recipient_opted_out',
+    errorMessage: `the recipient opted out (scope ${scope}); not sent`,
   }
 }
