@@ -534,10 +534,12 @@ export class PrivacyRepo {
         [RETENTION_WATERMARK_SETTING, last],
       )
     }
+    // The newest event stays (it tells a resumed event stream where the log ended), emptied.
     const events = (yield run(
       'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? AND id < (SELECT MAX(id) FROM events) ORDER BY at LIMIT ?)',
       [cutoff, limit],
     )) as number
+    yield run(`UPDATE events SET data = '{}' WHERE at < ? AND data <> '{}'`, [cutoff])
     const more = (!stopped && walked.length === limit) || events === limit
     return { messages: purge.length, events, more }
   }
