@@ -463,5 +463,75 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         // (0008_conversations), its outbound ones by messages_to.
       },
     },
+    '0013_verifications': {
+      async up(db: Kysely<unknown>) {
+        // One verification (Verify API): the code only as an HMAC, its sends and checks counted.
+        await db.schema
+          .createTable('verifications')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('to_number', 'text', (c) => c.notNull())
+          .addColumn('country', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('code_hmac', 'text', (c) => c.notNull())
+          .addColumn('code_length', 'integer', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('sends', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('locale', 'text')
+          .addColumn('template', 'text')
+          .addColumn('client_ip', 'text')
+          .addColumn('message_id', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('expires_at', big, (c) => c.notNull())
+          .addColumn('approved_at', big)
+          .addColumn('locked_until', big)
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('verifications_to')
+          .on('verifications')
+          .columns(['to_number', 'created_at'])
+          .execute()
+        await db.schema
+          .createIndex('verifications_created')
+          .on('verifications')
+          .column('created_at')
+          .execute()
+        // Every verification SMS sent: what the limits per number, client IP and destination
+        // prefix, and the velocity detection, count.
+        await db.schema
+          .createTable('verification_sends')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('verification_id', 'text', (c) => c.notNull())
+          .addColumn('to_number', 'text', (c) => c.notNull())
+          .addColumn('prefix', 'text', (c) => c.notNull())
+          .addColumn('country', 'text')
+          .addColumn('client_ip', 'text')
+          .addColumn('at', big, (c) => c.notNull())
+          .execute()
+        for (const col of ['to_number', 'prefix', 'client_ip'] as const) {
+          await db.schema
+            .createIndex(`verification_sends_${col}`)
+            .on('verification_sends')
+            .columns([col, 'at'])
+            .execute()
+        }
+        // Number ranges (or numbers, client IPs) blocked for a cool-down, with the reason.
+        await db.schema
+          .createTable('verification_blocks')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('details', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('until', big, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('verification_blocks_value')
+          .on('verification_blocks')
+          .columns(['kind', 'value', 'until'])
+          .execute()
+      },
+    },
   }
 }

@@ -169,6 +169,9 @@ export interface Database {
   consent_refusals: ConsentRefusalRow
   audit_log: AuditRow
   erased_opt_outs: ErasedOptOutRow
+  verifications: VerificationRow
+  verification_sends: VerificationSendRow
+  verification_blocks: VerificationBlockRow
 }
 
 /** One entry of the audit log (migration 0011_privacy_audit): append-only. */
@@ -295,3 +298,55 @@ export const MESSAGE_COLUMNS = [
   'price',
   'price_currency',
 ] as const satisfies readonly (keyof MessageRow)[]
+
+/** A verification of the Verify API (migration 0013_verifications). Never the code itself. */
+export interface VerificationRow {
+  id: string
+  /** E.164. */
+  to_number: string
+  country: string | null
+  status: 'pending' | 'approved' | 'expired' | 'locked' | 'canceled'
+  /** HMAC-SHA256 of the code under the server's Verify key. */
+  code_hmac: string
+  code_length: number
+  /** Failed checks so far. */
+  attempts: number
+  sends: number
+  locale: string | null
+  template: string | null
+  client_ip: string | null
+  /** The latest verification SMS. */
+  message_id: string | null
+  created_at: number
+  expires_at: number
+  approved_at: number | null
+  /** After too many failed checks: no new verification for the number before this. */
+  locked_until: number | null
+  updated_at: number
+}
+
+/** One verification SMS sent: what the Verify limits and the velocity detection count. */
+export interface VerificationSendRow {
+  id: Generated<number>
+  verification_id: string
+  to_number: string
+  /** The destination range the velocity detection groups by (e.g. the number without its last 4 digits). */
+  prefix: string
+  country: string | null
+  client_ip: string | null
+  at: number
+}
+
+/** A block of the Verify abuse protection (GET /v1/verifications/blocks). */
+export interface VerificationBlockRow {
+  id: Generated<number>
+  /** `prefix`, `number`, `ip` or `country`. */
+  kind: string
+  value: string
+  /** Registry-style reason, e.g. `low_approval_burst`. */
+  reason: string
+  /** JSON: what triggered it (counts, rate, window). */
+  details: string | null
+  created_at: number
+  until: number
+}
