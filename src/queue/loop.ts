@@ -58,17 +58,24 @@ export class PollingLoop {
   }
 }
 
+/** A flush of at least this many items means busy: the next partial batch may linger. */
+export const LINGER_WHEN = 8
+
 /**
  * Coalesces items pushed in the same turn of the event loop into one flush. By default one
  * flush runs at a time (the next gathers what arrived meanwhile); `maxInFlight` lets more
  * overlap, for a flush that only hands its batch on (to the background thread, in order).
- * With `lingerMs`, a partial batch waits that long for company before it goes: for items that
- * arrive one by one (answers of separate requests) and cost a transaction per flush.
+ * With `lingerMs`, a partial batch waits that long for company before it goes, but only while
+ * busy (the previous flush carried at least LINGER_WHEN items): for items that arrive one by
+ * one (answers of separate requests) and cost a transaction per flush. A lone item at low load
+ * goes at once, as without a linger.
  */
 export class Batcher<T, R> {
   #queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = []
   #inFlight = 0
   #scheduled = false
+  /** Items in the latest flush: the linger applies only when it was busy. */
+  #lastSize = 0
 
   constructor(
     private readonly flush: (items: T[]) => Promise<R[]>,
@@ -93,13 +100,18 @@ export class Batcher<T, R> {
       this.#scheduled = false
       this.#drain()
     }
-    if (this.lingerMs > 0) setTimeout(go, this.lingerMs)
+    if (this.#lingering()) setTimeout(go, this.lingerMs)
     else setImmediate(go)
+  }
+
+  #lingering(): boolean {
+    return this.lingerMs > 0 && this.#lastSize >= LINGER_WHEN
   }
 
   #drain(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.maxInFlight) {
       const batch = this.#queue.splice(0, this.maxBatch)
+      this.#lastSize = batch.length
       this.#inFlight++
       // Only the callbacks wait for the flush: the items are the flush's to keep or drop (the
       // background thread's hand-over drops them once posted).
@@ -116,10 +128,7 @@ export class Batcher<T, R> {
           this.#inFlight--
           // What arrived during the flush goes next, without waiting for another push (after
           // the linger, unless it already fills a batch).
-          if (
-            this.#queue.length >= this.maxBatch ||
-            (this.#queue.length > 0 && this.lingerMs === 0)
-          )
+          if (this.#queue.length >= this.maxBatch || (this.#queue.length > 0 && !this.#lingering()))
             this.#drain()
           else if (this.#queue.length > 0) this.#schedule()
         })

@@ -320,7 +320,10 @@ describe(`permanent failures, validity, scheduling and cancel (${TEST_DB})`, () 
       10_000,
       'scheduled message delivered',
     )
-    assert.ok(delivered.sentAt !== null && Date.parse(delivered.sentAt) >= Date.parse(sendAt))
+    assert.ok(
+      delivered.sentAt !== null && Date.parse(delivered.sentAt) >= Date.parse(sendAt),
+      JSON.stringify({ sentAt: delivered.sentAt, sendAt, delivered }),
+    )
     assert.equal(delivered.attempts, 1)
 
     // The canceled message's time has passed too: it stays canceled and was never sent.

@@ -78,7 +78,8 @@ export const simulatorType: ProviderType<SimulatorSettings> = {
   },
   describe: (c) => ({ seed: c.seed, dlrDelayMs: c.dlrDelayMs }),
   callbackAuth: () => 'no-callbacks',
-  create: (c) => createSimulatorProvider(c),
+  // Reports are stamped with the server's clock (injected in tests), like the messages they are about.
+  create: (c, ctx) => createSimulatorProvider({ ...c, now: ctx.now }),
 }
 
 export const simulatorHttpType: ProviderType<SimulatorHttpSettings> = {
