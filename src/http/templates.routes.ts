@@ -14,7 +14,7 @@ import {
   type VariableReport,
 } from '../domain/templates/template.js'
 import type { TemplateVersionRow } from '../store/schema.js'
-import { DEFAULT_TEMPLATE_LOCALE, TemplateStore } from '../usecases/templates.js'
+import { BAD_LOCALE, DEFAULT_TEMPLATE_LOCALE, TemplateStore } from '../usecases/templates.js'
 import type { AppContext } from './context.js'
 import { TEMPLATE_NAME_PATTERN, TemplateVariableValues } from './schemas.js'
 
@@ -358,17 +358,15 @@ export function templateRoutes(
       let report: VariableReport
       let template: { name: string; version: number; locale: string } | undefined
       if ((b.template === undefined) === (b.body === undefined)) {
-        throw new AppError(errors.validation_failed, {
-          field: 'body',
-          reason: 'exactly one of body and template',
-        })
+        throw new AppError(errors.validation_failed, [
+          { in: 'body', path: '', message: 'must have exactly one of body and template' },
+        ])
       }
       if (b.template !== undefined) {
         if (b.declarations !== undefined)
-          throw new AppError(errors.validation_failed, {
-            field: 'declarations',
-            reason: 'only with an unsaved body',
-          })
+          throw new AppError(errors.validation_failed, [
+            { in: 'body', path: '/declarations', message: 'only with an unsaved body' },
+          ])
         const snapshot = await ctx.templates.load([b.template])
         const v = TemplateStore.resolve(snapshot, b.template, b.locale, b.templateVersion)
         if (!v.ok) throw new AppError(v.error, v.details)
@@ -383,11 +381,7 @@ export function templateRoutes(
         let locale = DEFAULT_TEMPLATE_LOCALE
         if (b.locale !== undefined) {
           const l = canonicalLocale(b.locale)
-          if (l === undefined)
-            throw new AppError(errors.validation_failed, {
-              field: 'locale',
-              reason: 'not a BCP 47 language tag',
-            })
+          if (l === undefined) throw new AppError(errors.validation_failed, BAD_LOCALE)
           locale = l
         }
         const def = checkDefinition(body, b.declarations ?? inferDecls(body, given))

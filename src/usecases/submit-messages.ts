@@ -81,19 +81,24 @@ export interface MessageSubmitterDeps {
   readonly templates?: TemplateStore | undefined
 }
 
-/** A send gives exactly one of `body` and `template` (with its variables, locale, version). */
+/**
+ * A send gives exactly one of `body` and `template` (with its variables, locale, version); the
+ * refusal reads like the schema's own (a list of problems, docs/errors.md).
+ */
 const oneOf = (
   field: 'body' | 'template',
 ): { ok: false; error: ErrorDef; details: Record<string, unknown> } => ({
   ok: false,
   error: errors.validation_failed,
-  details: {
-    field,
-    reason:
-      field === 'body'
-        ? 'exactly one of body and template'
-        : 'variables, locale and templateVersion go with template',
-  },
+  details: [
+    field === 'body'
+      ? { in: 'body', path: '', message: 'must have exactly one of body and template' }
+      : {
+          in: 'body',
+          path: '',
+          message: 'variables, locale and templateVersion need template',
+        },
+  ] as unknown as Record<string, unknown>,
 })
 
 /** First-event details by message id (Submission.details). */

@@ -26,6 +26,11 @@ import type { TemplateSummary, TemplateWithVersions } from '../store/template.re
 
 export const TEMPLATE_CACHE_TTL_MS = 1_000
 
+/** `validation_failed` details for a locale that is not BCP 47 (a list, as the schema's). */
+export const BAD_LOCALE = [
+  { in: 'body', path: '/locale', message: 'must be a BCP 47 language tag (pt-BR, pt, en)' },
+] as unknown as Record<string, unknown>
+
 /** One version, its body parsed on first use. */
 export interface CachedVersion {
   readonly row: TemplateVersionRow
@@ -204,7 +209,7 @@ export class TemplateStore {
         return {
           ok: false,
           error: errors.validation_failed,
-          details: { field: 'locale', reason: 'not a BCP 47 language tag' },
+          details: BAD_LOCALE,
         }
     }
     let chosen: readonly CachedVersion[] | undefined

@@ -139,6 +139,15 @@ describe('templates API', () => {
         locale: used,
       })
     }
+    const badLocale = await send({
+      template: 'welcome',
+      variables: { first_name: 'A' },
+      locale: 'x y',
+    })
+    assert.equal(badLocale.statusCode, 422)
+    assert.equal(badLocale.json<{ error: { code: string } }>().error.code, 'validation_failed')
+    const stray = await send({ body: 'x', variables: { first_name: 'A' } })
+    assert.equal(stray.statusCode, 422, 'variables without a template')
     const plain = await send({ body: 'plain' })
     assert.equal(plain.json<Msg>().template, null)
   })
