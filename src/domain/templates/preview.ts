@@ -18,6 +18,7 @@ export interface TextPreview {
 
 /** A segment holds at most 160 characters: the search for what is left never goes further. */
 const MAX_LEFT = 160
+const PAD = 'a'.repeat(MAX_LEFT)
 
 /**
  * Analyses `text` as the send path would (`smartEncoding` as the message would have it).
@@ -30,14 +31,14 @@ export function previewText(
   o: { smartEncoding: boolean; prices: readonly PriceEntry[] },
 ): TextPreview {
   const body = text.isWellFormed() ? text : text.toWellFormed()
-  const opts = { smartEncoding: o.smartEncoding }
-  const a = analyzeBody(body, opts)
-  // The largest k such that body + k characters still takes a.segments (monotonic in k).
+  const a = analyzeBody(body, { smartEncoding: o.smartEncoding })
+  // The largest k such that the text sent + k characters still takes a.segments (monotonic in
+  // k); `a.text` is already smart-encoded, and appended plain characters are never replaced.
   let lo = 0
   let hi = MAX_LEFT
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1
-    if (analyzeBody(body + 'a'.repeat(mid), opts).segments === a.segments) lo = mid
+    if (analyzeBody(a.text + PAD.slice(0, mid)).segments === a.segments) lo = mid
     else hi = mid - 1
   }
   const nonGsm: TextPreview['nonGsmCharacters'] = []
