@@ -147,3 +147,9 @@ test('a render that runs away is template_render_failed, not a hang', () => {
   const r = renderForSend(d.compiled, d.decls, {}, 'en')
   assert.equal(r.ok ? 'ok' : r.error.code, 'template_render_failed')
 })
+
+test('strict variables: a property a value does not have fails instead of rendering blank', () => {
+  const d = def('Hi {{ name.first }}', { name: { type: 'string' } })
+  const r = renderForSend(d.compiled, d.decls, { name: 'Ana' }, 'en')
+  assert.equal(r.ok ? r.value : r.error.code, 'template_render_failed')
+})
