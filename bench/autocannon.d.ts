@@ -24,6 +24,8 @@ declare module 'autocannon' {
       body?: string | Buffer
       /** Cycled through in order by every connection; built once when they have no setup hook. */
       requests?: Request[]
+      /** Requests per second over all connections (default: as fast as answered). */
+      overallRate?: number
       /** A run before the measured one whose figures are reported separately. */
       warmup?: { connections?: number; duration?: number }
       title?: string

@@ -1,5 +1,5 @@
 /**
- * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments,pacing] [--quick]`
+ * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments,pacing,preview] [--quick]`
  * (`twilio-e2e` and `twilio-ingest` measure the Twilio adapter against a local Twilio-speaking
  * server).
  *
@@ -42,6 +42,7 @@ const PARTS = [
   'pacing',
   'twilio-e2e',
   'twilio-ingest',
+  'preview',
 ] as const
 type Part = (typeof PARTS)[number]
 
@@ -50,7 +51,8 @@ const USAGE = `npm run bench [-- options]
   --only LIST       comma-separated parts: intake,batch,e2e,segments,pacing (and bare,
                     which intake always includes because intake is reported as a ratio of it);
                     pacing takes about 100 s (quick: 20 s); twilio-e2e, twilio-ingest (through
-                    the Twilio adapter and a local Twilio-speaking server). Default: all
+                    the Twilio adapter and a local Twilio-speaking server); preview (template
+                    preview latency for a 1,600-character body). Default: all
   --twilio-callbacks WORDS
                     status callbacks per message in twilio-e2e, comma-separated
                     (default sent,delivered: what Twilio sends for an SMS)
@@ -116,6 +118,9 @@ const settings = {
   e2eTimeoutMs: quick ? 60_000 : 180_000,
   segmentsCount: quick ? 2_000 : 10_000,
   pacingMps: 50,
+  /** Preview requests per second, over previewConnections (editors typing, not a flood). */
+  previewRate: 200,
+  previewConnections: 4,
   pacingMessages: quick ? 1_000 : 5_000,
 }
 if (!Number.isInteger(settings.durationS) || settings.durationS < 1 || settings.durationS > 60) {
@@ -144,6 +149,7 @@ const TARGETS = {
   pacingUse: 0.95,
   twilioE2eMsgsPerSec: 5_000,
   twilioIngestPerSec: 5_000,
+  previewP99Ms: 5,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -844,6 +850,102 @@ async function runTwilioIngest(dir: string): Promise<void> {
   })
 }
 
+// --- preview ---------------------------------------------------------------------------------
+
+/**
+ * POST /v1/templates/preview as an editor calls it on every keystroke: a saved template whose
+ * text renders to 1,600 characters (UCS-2, with look-alike punctuation smart encoding would
+ * replace, and typed variables), and the same text as an unsaved body, alternately, against a
+ * price table of about 40 entries. A fixed rate, so the latency is the preview's, not a queue's.
+ */
+async function runPreview(dir: string): Promise<void> {
+  console.log(
+    `\n[preview] POST /v1/templates/preview, ${settings.previewConnections} connections at ` +
+      `${settings.previewRate} req/s, ${settings.warmupS} s warm-up + ${settings.durationS} s`,
+  )
+  const countries = ['US', 'CA', 'GB', 'DE', 'FR', 'BR', 'PT', 'ES', 'IT', 'MX']
+  const prices = countries.flatMap((country, i) =>
+    [0, 1, 2, 3].map((k) => ({
+      provider: 'simulator',
+      country:
+        k === 0 ? country : `${country[0] ?? 'X'}${String.fromCharCode(65 + ((i + k) % 26))}`,
+      price: 0.005 + i * 0.001 + k * 0.0001,
+      currency: 'USD',
+    })),
+  )
+  const unique = [...new Map(prices.map((p) => [p.country, p])).values()]
+  const line = 'Olá {{ first_name }}, seu pedido de {{ total }} chega em {{ eta }} – “obrigado”! '
+  let body = ''
+  while (body.length < 1_760) body += line
+  const variables = {
+    first_name: { type: 'string' },
+    total: { type: 'currency' },
+    eta: { type: 'date' },
+  }
+  const values = {
+    first_name: 'Ana',
+    total: { amount: 1234.5, currency: 'BRL' },
+    eta: '2026-03-05',
+  }
+  await withSwitchboard(
+    'preview',
+    dir,
+    role,
+    async (s) => {
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` }
+      const created = await fetch(`${s.url}/v1/templates`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ name: 'bench', locale: 'pt-BR', body, variables }),
+      })
+      if (created.status !== 201)
+        throw new Error(`template: ${created.status} ${await created.text()}`)
+      const saved = JSON.stringify({ template: 'bench', locale: 'pt-BR', variables: values })
+      const res = await fetch(`${s.url}/v1/templates/preview`, {
+        method: 'POST',
+        headers,
+        body: saved,
+      })
+      const first = (await res.json()) as { text?: string; segments?: number; cost?: unknown[] }
+      if (res.status !== 200)
+        throw new Error(`preview probe: ${res.status} ${JSON.stringify(first)}`)
+      const text = first.text ?? ''
+      console.log(
+        `  rendered text: ${fmt(text.length)} characters, ${first.segments} segments, ` +
+          `${first.cost?.length} prices`,
+      )
+      const unsaved = JSON.stringify({ body: text })
+      const fromUs = windowStart()
+      const r = await autocannon({
+        url: s.url,
+        connections: settings.previewConnections,
+        overallRate: settings.previewRate,
+        duration: settings.durationS,
+        warmup: { connections: settings.previewConnections, duration: settings.warmupS },
+        timeout: 30,
+        method: 'POST',
+        headers,
+        requests: [
+          { method: 'POST', path: '/v1/templates/preview', body: saved },
+          { method: 'POST', path: '/v1/templates/preview', body: unsaved },
+        ],
+      })
+      windowEnd(fromUs)
+      const f = figures(r)
+      printHttp('preview', f)
+      results.preview = { ...f, textLength: text.length, segments: first.segments }
+      checkNoFailures('preview', f)
+      check(
+        'preview p99 (1,600 characters)',
+        `${f.p99Ms} ms`,
+        `< ${TARGETS.previewP99Ms} ms`,
+        f.p99Ms < TARGETS.previewP99Ms,
+      )
+    },
+    { PRICES: JSON.stringify(unique) },
+  )
+}
+
 // --- (e) segments ----------------------------------------------------------------------------
 
 async function runSegments(): Promise<void> {
@@ -1020,6 +1122,7 @@ async function main(): Promise<void> {
     if (selected.has('pacing')) await runPacing(join(tmp, 'pacing'))
     if (selected.has('twilio-e2e')) await runTwilioE2e(join(tmp, 'twilio-e2e'))
     if (selected.has('twilio-ingest')) await runTwilioIngest(join(tmp, 'twilio-ingest'))
+    if (selected.has('preview')) await runPreview(join(tmp, 'preview'))
     if (Object.keys(twilioFakePeaks).length > 0) results.twilioFakePeakRss = twilioFakePeaks
   } catch (err) {
     failed = err instanceof Error ? err : new Error(String(err))

@@ -27,6 +27,7 @@ import { Store } from './store/store.js'
 import { createApiKey } from './usecases/api-keys.js'
 import { QuietHours } from './domain/quiet-hours/quiet-hours.js'
 import { MessageSubmitter } from './usecases/submit-messages.js'
+import { TemplateStore } from './usecases/templates.js'
 import { WebhookSecrets } from './usecases/webhook-secrets.js'
 
 export type Role = 'api' | 'worker' | 'all'
@@ -256,6 +257,8 @@ export async function startSwitchboard(
   let url: string | undefined
   try {
     if (role !== 'worker') {
+      // Templates are rendered at intake, on this thread, from this cache (docs/templates.md).
+      const templates = new TemplateStore({ store, now })
       const submitter = new MessageSubmitter({
         intake: (sub) => intake.push(sub),
         policy: config.messages,
@@ -266,12 +269,14 @@ export async function startSwitchboard(
         idempotencyTtlMs: config.idempotencyTtlHours * 3_600_000,
         now,
         quietHours: new QuietHours(config.quietHours),
+        templates,
       })
       app = await buildApp({
         config,
         store,
         logger,
         submitter,
+        templates,
         providers,
         reports,
         providerHealth: healthReader(store, now, thread, background),

@@ -36,6 +36,12 @@ export const errors = {
   ),
   not_found: defineError('not_found', 404, 'The resource does not exist'),
   route_not_found: defineError('route_not_found', 404, 'No such route'),
+  template_not_found: defineError('template_not_found', 404, 'No template has this name'),
+  template_version_not_found: defineError(
+    'template_version_not_found',
+    404,
+    'The template has no such version in the locale the send resolved to',
+  ),
   method_not_allowed: defineError('method_not_allowed', 405, 'Method not allowed on this route'),
   message_not_cancelable: defineError(
     'message_not_cancelable',
@@ -85,6 +91,26 @@ export const errors = {
     'sendAt must be a future time within limits',
   ),
   no_route: defineError('no_route', 422, 'No route accepts this message'),
+  template_invalid: defineError(
+    'template_invalid',
+    422,
+    'The template body does not parse, or its variables are not declared correctly',
+  ),
+  template_variables_invalid: defineError(
+    'template_variables_invalid',
+    422,
+    'Template variables are missing, undeclared or not of their declared type',
+  ),
+  template_render_failed: defineError(
+    'template_render_failed',
+    422,
+    'The template could not be rendered with these variables',
+  ),
+  template_archived: defineError(
+    'template_archived',
+    422,
+    'The template is archived; create a new version to use it again',
+  ),
   recipient_opted_out: defineError(
     'recipient_opted_out',
     422,

@@ -7,6 +7,7 @@ import type { ReportSink } from '../queue/report.ingestor.js'
 import type { Store } from '../store/store.js'
 import type { EventFeed } from '../usecases/event-feed.js'
 import type { MessageSubmitter } from '../usecases/submit-messages.js'
+import type { TemplateStore } from '../usecases/templates.js'
 import { Authenticator } from './auth.js'
 
 /** What the composition root hands the HTTP app. */
@@ -16,6 +17,8 @@ export interface AppDeps {
   logger: Logger
   /** The submit-messages use case, over this process's group-commit intake. */
   submitter: MessageSubmitter
+  /** Message templates and their cache (the submitter renders from the same one). */
+  templates: TemplateStore
   providers: ReadonlyMap<string, SmsProvider>
   /** Provider webhook events go here (the background thread's ingestor in role all). */
   reports: ReportSink

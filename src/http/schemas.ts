@@ -11,6 +11,32 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union(
  */
 const NO_NUL = '^[^\\u0000]*$'
 
+export const TEMPLATE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$'
+
+/** Values of template variables, by name: strings, numbers, ISO dates, `{ amount, currency }`. */
+export const TemplateVariableValues = Type.Record(
+  Type.String({ maxLength: 64 }),
+  Type.Union([
+    Type.String({ maxLength: 1024, pattern: NO_NUL }),
+    Type.Number(),
+    Type.Null(),
+    Type.Object(
+      {
+        amount: Type.Number(),
+        currency: Type.String({ minLength: 3, maxLength: 3 }),
+      },
+      { additionalProperties: false },
+    ),
+  ]),
+  {
+    $id: 'TemplateVariableValues',
+    maxProperties: 50,
+    propertyNames: { maxLength: 64 },
+    description:
+      'Values of the template\'s declared variables: a string, a number, an ISO 8601 date or date-time (date), or `{ "amount", "currency" }` (currency); null takes the default',
+  },
+)
+
 export const SendMessageBody = Type.Object(
   {
     to: Type.String({
@@ -18,12 +44,37 @@ export const SendMessageBody = Type.Object(
       maxLength: 32,
       description: 'Destination in E.164, or a national number read with DEFAULT_COUNTRY',
     }),
-    body: Type.String({
-      minLength: 1,
-      maxLength: 10_000,
-      pattern: NO_NUL,
-      description: 'Message text',
-    }),
+    body: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 10_000,
+        pattern: NO_NUL,
+        description: 'Message text; give either `body` or `template`',
+      }),
+    ),
+    template: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: TEMPLATE_NAME_PATTERN,
+        description: 'A template to render the text from instead of `body` (docs/templates.md)',
+      }),
+    ),
+    variables: Type.Optional(Type.Ref(TemplateVariableValues)),
+    locale: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 35,
+        description:
+          "BCP 47 locale of the template text: `pt-BR` uses pt-BR's newest version, else pt's, else the template's default locale's",
+      }),
+    ),
+    templateVersion: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: 'A version of the template in the resolved locale (default: the newest)',
+      }),
+    ),
     from: Type.Optional(
       Type.String({
         minLength: 1,
@@ -163,6 +214,17 @@ export const Message = Type.Object(
     updatedAt: Type.String({ format: 'date-time' }),
     sentAt: Nullable(Type.String({ format: 'date-time' })),
     completedAt: Nullable(Type.String({ format: 'date-time' })),
+    template: Type.Union(
+      [
+        Type.Object({
+          name: Type.String(),
+          version: Type.Integer(),
+          locale: Type.String(),
+        }),
+        Type.Null(),
+      ],
+      { description: 'The template, version and locale its body was rendered from; null: none' },
+    ),
   },
   { $id: 'Message' },
 )
@@ -317,6 +379,7 @@ export const SendAttemptView = Type.Object(
 /** Schemas registered by `$id`: referenced as `Type.Ref(X)` and named in the OpenAPI document. */
 export const namedSchemas = [
   ErrorBody,
+  TemplateVariableValues,
   Money,
   Message,
   MessageEvent,

@@ -463,6 +463,35 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         // (0008_conversations), its outbound ones by messages_to.
       },
     },
+    '0012_templates': {
+      async up(db: Kysely<unknown>) {
+        // A message template (docs/templates.md): its name, the locale of its first version
+        // (the fallback of every send), and when it was archived (null: in use).
+        await db.schema
+          .createTable('templates')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('default_locale', 'text', (c) => c.notNull())
+          .addColumn('archived_at', big)
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .execute()
+        // Its versions, numbered per locale from 1 and never changed once written.
+        await db.schema
+          .createTable('template_versions')
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('locale', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('variables', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('template_versions_pk', ['name', 'locale', 'version'])
+          .execute()
+        // The template, version and locale a message was rendered from (null: a plain body).
+        await db.schema.alterTable('messages').addColumn('template_name', 'text').execute()
+        await db.schema.alterTable('messages').addColumn('template_version', 'integer').execute()
+        await db.schema.alterTable('messages').addColumn('template_locale', 'text').execute()
+      },
+    },
     '0013_verifications': {
       async up(db: Kysely<unknown>) {
         // One verification (Verify API): the code only as an HMAC, its sends and checks counted.

@@ -159,6 +159,9 @@ function pushIntakeRow(m: MessageRecord, out: unknown[]): void {
     m.next_attempt_at,
     m.created_at,
     m.updated_at,
+    m.template_name,
+    m.template_version,
+    m.template_locale,
   )
 }
 

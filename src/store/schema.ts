@@ -172,6 +172,30 @@ export interface Database {
   verifications: VerificationRow
   verification_sends: VerificationSendRow
   verification_blocks: VerificationBlockRow
+  templates: TemplateRow
+  template_versions: TemplateVersionRow
+}
+
+/** A message template (migration 0012_templates). */
+export interface TemplateRow {
+  name: string
+  /** The locale of its first version: the last fallback of a send. */
+  default_locale: string
+  /** Null: in use; else sends naming it are refused (template_archived). */
+  archived_at: number | null
+  created_at: number
+  updated_at: number
+}
+
+/** One immutable version of a template in one locale (numbered per locale from 1). */
+export interface TemplateVersionRow {
+  name: string
+  locale: string
+  version: number
+  body: string
+  /** JSON: the declared variables, `{ name: { type, default?, timeZone? } }`. */
+  variables: string
+  created_at: number
 }
 
 /** One entry of the audit log (migration 0011_privacy_audit): append-only. */
@@ -297,6 +321,9 @@ export const MESSAGE_COLUMNS = [
   'cost_currency',
   'price',
   'price_currency',
+  'template_name',
+  'template_version',
+  'template_locale',
 ] as const satisfies readonly (keyof MessageRow)[]
 
 /** A verification of the Verify API (migration 0013_verifications). Never the code itself. */

@@ -25,6 +25,7 @@ import {
 } from './schema.js'
 import { PrivacyRepo } from './privacy.repo.js'
 import { RoutingRepo } from './routing.repo.js'
+import { TemplateRepo } from './template.repo.js'
 import { WebhookRepo } from './webhook.repo.js'
 import type { WebhookDeliveryRecord } from '../domain/webhooks/delivery.js'
 
@@ -63,6 +64,7 @@ export class Store {
   readonly conversations: ConversationRepo
   readonly privacy: PrivacyRepo
   readonly audit: AuditRepo
+  readonly templates: TemplateRepo
 
   constructor(
     readonly db: Db,
@@ -78,6 +80,7 @@ export class Store {
     this.messages = new MessageRepo(db.dialect, fanout, this.consents)
     this.conversations = new ConversationRepo(db)
     this.audit = new AuditRepo(db.kysely, this.privacy)
+    this.templates = new TemplateRepo(db.kysely, db.exec)
   }
 
   get dialect(): Db['dialect'] {

@@ -13,6 +13,22 @@ import type { Route } from '../domain/routing/route.js'
 import { countryOf, type Router } from '../domain/routing/router.js'
 import { packRows, type Submission, type SubmissionResult } from '../store/rows.js'
 import type { IdempotencyRow } from '../store/schema.js'
+import { renderForSend } from '../domain/templates/template.js'
+import { TemplateStore, type TemplateSnapshot } from './templates.js'
+
+/**
+ * A send request: a `body`, or a `template` with its `variables` (and optionally `locale` and
+ * `templateVersion`) rendered into one at intake (docs/templates.md).
+ */
+export interface SubmitRequest extends Omit<SendRequest, 'body'> {
+  body?: string | undefined
+  template?: string | undefined
+  variables?: Record<string, unknown> | undefined
+  locale?: string | undefined
+  templateVersion?: number | undefined
+}
+
+const EMPTY: TemplateSnapshot = new Map()
 
 /** An Idempotency-Key claimed for this submission: its record is stored with the messages. */
 export interface IdempotencyClaim {
@@ -61,7 +77,29 @@ export interface MessageSubmitterDeps {
   readonly now: () => number
   /** Marketing messages due outside their recipient's window are held (none: never held). */
   readonly quietHours?: QuietHours | undefined
+  /** Templates a send may name (none: a send naming one is `template_not_found`). */
+  readonly templates?: TemplateStore | undefined
 }
+
+/**
+ * A send gives exactly one of `body` and `template` (with its variables, locale, version); the
+ * refusal reads like the schema's own (a list of problems, docs/errors.md).
+ */
+const oneOf = (
+  field: 'body' | 'template',
+): { ok: false; error: ErrorDef; details: Record<string, unknown> } => ({
+  ok: false,
+  error: errors.validation_failed,
+  details: [
+    field === 'body'
+      ? { in: 'body', path: '', message: 'must have exactly one of body and template' }
+      : {
+          in: 'body',
+          path: '',
+          message: 'variables, locale and templateVersion need template',
+        },
+  ] as unknown as Record<string, unknown>,
+})
 
 /** First-event details by message id (Submission.details). */
 type Notes = Record<string, string>
@@ -97,26 +135,37 @@ export class MessageSubmitter {
   constructor(private readonly deps: MessageSubmitterDeps) {}
 
   /** One message. `accepted.json` is the stored message as the API presents it. */
-  async submit(req: SendRequest, ctx: SubmitContext): Promise<SubmitOutcome> {
-    const prepared = this.#prepareOne(req, ctx)
+  async submit(req: SubmitRequest, ctx: SubmitContext): Promise<SubmitOutcome> {
+    const snapshot = await this.#load([req])
+    const prepared = this.#prepareOne(req, ctx, snapshot)
     if ('outcome' in prepared) return prepared
     return this.#store(prepared.rows, prepared.senders, false, prepared.json, ctx, prepared.details)
   }
 
   /** Up to a batch of messages, each validated on its own; `json` lists each by index. */
-  async submitBatch(reqs: readonly SendRequest[], ctx: SubmitContext): Promise<SubmitOutcome> {
-    const { rows, senders, json, details } = this.#prepareBatch(reqs, ctx.apiKeyId)
+  async submitBatch(reqs: readonly SubmitRequest[], ctx: SubmitContext): Promise<SubmitOutcome> {
+    const snapshot = await this.#load(reqs)
+    const { rows, senders, json, details } = this.#prepareBatch(reqs, ctx.apiKeyId, snapshot)
     return this.#store(rows, senders, true, json, ctx, details)
   }
 
+  /** The templates the requests name, from the cache: one read per stale name, not per message. */
+  async #load(reqs: readonly SubmitRequest[]): Promise<TemplateSnapshot> {
+    let names: string[] | undefined
+    for (const r of reqs) if (r.template !== undefined) (names ??= []).push(r.template)
+    if (names === undefined || !this.deps.templates) return EMPTY
+    return this.deps.templates.load(names)
+  }
+
   #prepareOne(
-    req: SendRequest,
+    req: SubmitRequest,
     ctx: SubmitContext,
+    snapshot: TemplateSnapshot,
   ):
     | { rows: unknown[]; senders: (string | null)[]; json: string; details: Notes | undefined }
     | Extract<SubmitOutcome, { outcome: 'invalid' }> {
     const notes: Notes = {}
-    const r = this.#prepare(req, ctx.apiKeyId, this.deps.now(), notes)
+    const r = this.#prepare(req, ctx.apiKeyId, this.deps.now(), notes, snapshot)
     if (!r.ok) return { outcome: 'invalid', error: r.error, details: r.details }
     return {
       rows: packRows([r.message]),
@@ -127,8 +176,9 @@ export class MessageSubmitter {
   }
 
   #prepareBatch(
-    reqs: readonly SendRequest[],
+    reqs: readonly SubmitRequest[],
     apiKeyId: string | null,
+    snapshot: TemplateSnapshot,
   ): { rows: unknown[]; senders: (string | null)[]; json: string; details: Notes | undefined } {
     const now = this.deps.now()
     const messages: MessageRecord[] = []
@@ -136,7 +186,7 @@ export class MessageSubmitter {
     const data: BatchItem[] = []
     const notes: Notes = {}
     reqs.forEach((m, index) => {
-      const r = this.#prepare(m, apiKeyId, now, notes)
+      const r = this.#prepare(m, apiKeyId, now, notes, snapshot)
       if (r.ok) {
         const x = r.message
         messages.push(x)
@@ -172,14 +222,36 @@ export class MessageSubmitter {
    * `notes`, for its first event).
    */
   #prepare(
-    req: SendRequest,
+    req: SubmitRequest,
     apiKeyId: string | null,
     now: number,
     notes: Notes,
+    snapshot: TemplateSnapshot,
   ):
     | Exclude<PrepareResult, { ok: true }>
     | (Extract<PrepareResult, { ok: true }> & { sender: string | null }) {
-    const r = prepareMessage(req, { apiKeyId, now, policy: this.deps.policy })
+    let r: PrepareResult
+    if (req.template === undefined) {
+      if (req.body === undefined) return oneOf('body')
+      if (
+        req.variables !== undefined ||
+        req.locale !== undefined ||
+        req.templateVersion !== undefined
+      )
+        return oneOf('template')
+      r = prepareMessage(req as SendRequest, { apiKeyId, now, policy: this.deps.policy })
+    } else {
+      if (req.body !== undefined) return oneOf('body')
+      const v = TemplateStore.resolve(snapshot, req.template, req.locale, req.templateVersion)
+      if (!v.ok) return v
+      const { compiled, decls, use } = v.value
+      const text = renderForSend(compiled, decls, req.variables ?? {}, use.locale)
+      if (!text.ok) return text
+      r = prepareMessage(
+        { ...req, body: text.value },
+        { apiKeyId, now, policy: this.deps.policy, template: use },
+      )
+    }
     if (!r.ok) return r
     const m = r.message
     const choice = this.deps.router.choose({ to: m.to_number, type: m.type, from: m.from_number })

@@ -162,6 +162,7 @@ describe('API contract', () => {
         '/v1/messages',
         '/v1/messages/batch',
         '/v1/messages/{id}/cancel',
+        '/v1/templates',
         '/v1/webhooks/secret/rotate',
         '/v1/conversations/{id}/messages',
       ].sort(),

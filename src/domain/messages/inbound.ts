@@ -54,5 +54,8 @@ export function receivedMessage(provider: string, t: InboundText, now: number): 
     cost_currency: null,
     price: null,
     price_currency: null,
+    template_name: null,
+    template_version: null,
+    template_locale: null,
   }
 }

@@ -42,4 +42,8 @@ export interface MessageRecord {
   /** The provider's own price, as its answer or its reports gave it, in `price_currency`. */
   price: number | null
   price_currency: string | null
+  /** The template it was rendered from (docs/templates.md); null for a plain body. */
+  template_name: string | null
+  template_version: number | null
+  template_locale: string | null
 }

@@ -19,6 +19,13 @@ export interface SendRequest {
   smartEncoding?: boolean | undefined
 }
 
+/** The template, version and locale a message's body was rendered from. */
+export interface TemplateUse {
+  readonly name: string
+  readonly version: number
+  readonly locale: string
+}
+
 export interface MessagePolicy {
   readonly defaultCountry: string | undefined
   readonly maxSegments: number
@@ -66,7 +73,13 @@ function fail(error: ErrorDef, details: Record<string, unknown>): PrepareResult 
  */
 export function prepareMessage(
   req: SendRequest,
-  ctx: { apiKeyId: string | null; now: number; policy: MessagePolicy },
+  ctx: {
+    apiKeyId: string | null
+    now: number
+    policy: MessagePolicy
+    /** The template `req.body` was rendered from, recorded on the message. */
+    template?: TemplateUse | undefined
+  },
 ): PrepareResult {
   const { now, policy } = ctx
   const to = parsePhone(req.to, policy.defaultCountry)
@@ -192,6 +205,9 @@ export function prepareMessage(
       cost_currency: null,
       price: null,
       price_currency: null,
+      template_name: ctx.template?.name ?? null,
+      template_version: ctx.template?.version ?? null,
+      template_locale: ctx.template?.locale ?? null,
     },
   }
 }

@@ -72,7 +72,7 @@ const time = (r: () => number) => Math.floor(r() * 4_102_444_800_000)
 
 function record(r: () => number): MessageRecord {
   const created = time(r)
-  return {
+  const m: MessageRecord = {
     id: `msg_${text(r, 30)}`,
     api_key_id: maybe(r, () => 'key_1'),
     direction: r() < 0.5 ? 'outbound' : 'inbound',
@@ -109,7 +109,15 @@ function record(r: () => number): MessageRecord {
     cost_currency: maybe(r, () => 'USD'),
     price: maybe(r, () => Math.round(r() * 1e6) / 1e6),
     price_currency: maybe(r, () => 'EUR'),
+    template_name: r() < 0.5 ? null : `t_${text(r, 10)}`,
+    template_version: null,
+    template_locale: null,
   }
+  if (m.template_name !== null) {
+    m.template_version = 1 + Math.floor(r() * 9)
+    m.template_locale = r() < 0.5 ? 'pt-BR' : text(r, 5)
+  }
+  return m
 }
 
 test('messageJson writes exactly JSON.stringify(presentMessage(m)), for records of every shape', () => {

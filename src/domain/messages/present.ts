@@ -53,6 +53,8 @@ export interface PublicMessage {
   updatedAt: string
   sentAt: string | null
   completedAt: string | null
+  /** The template its body was rendered from; null for a plain body. */
+  template: { name: string; version: number; locale: string } | null
 }
 
 export function presentMessage(m: MessageRecord): PublicMessage {
@@ -87,7 +89,14 @@ export function presentMessage(m: MessageRecord): PublicMessage {
     updatedAt: new Date(m.updated_at).toISOString(),
     sentAt: iso(m.sent_at),
     completedAt: iso(m.completed_at),
+    template: templateOf(m),
   }
+}
+
+function templateOf(m: MessageRecord): PublicMessage['template'] {
+  return m.template_name === null
+    ? null
+    : { name: m.template_name, version: m.template_version ?? 0, locale: m.template_locale ?? '' }
 }
 
 /**
@@ -141,6 +150,11 @@ export function messageJson(m: MessageRecord): string {
     `"statusCallback":${str(maskUserInfo(m.status_callback))},"validityPeriod":${m.validity_period},` +
     `"validUntil":${time(m.valid_until)},"sendAt":${time(m.send_at)},"attempts":${m.attempts},` +
     `"createdAt":${time(m.created_at)},"updatedAt":${time(m.updated_at)},` +
-    `"sentAt":${time(m.sent_at)},"completedAt":${time(m.completed_at)}}`
+    `"sentAt":${time(m.sent_at)},"completedAt":${time(m.completed_at)},` +
+    `"template":${
+      m.template_name === null
+        ? 'null'
+        : `{"name":${str(m.template_name)},"version":${m.template_version ?? 0},"locale":${str(m.template_locale ?? '')}}`
+    }}`
   )
 }

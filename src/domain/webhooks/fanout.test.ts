@@ -38,6 +38,9 @@ const message: MessageRecord = {
   cost_currency: 'USD',
   price: null,
   price_currency: null,
+  template_name: null,
+  template_version: null,
+  template_locale: null,
 }
 
 test('each delivery carries the sequence, a destination to count concurrency by, and no password', () => {
