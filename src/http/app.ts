@@ -20,6 +20,7 @@ import { registerRequestId, requestId } from './request-id.js'
 import { namedSchemas } from './schemas.js'
 import { routingRoutes, routingSchemas } from './routing.routes.js'
 import { simulatorRoutes, simulatorSchemas } from './simulator.routes.js'
+import { verifyBlockRoutes, verifyBlockSchemas } from './verify-blocks.routes.js'
 import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
 
 export type { AppDeps } from './context.js'
@@ -36,6 +37,7 @@ function allSchemas() {
     ...consentSchemas,
     ...simulatorSchemas,
     ...privacySchemas,
+    ...verifyBlockSchemas,
   ]
 }
 
@@ -116,6 +118,7 @@ export async function buildApp(deps: AppDeps) {
       eventRoutes(v1, ctx)
       simulatorRoutes(v1, ctx)
       privacyRoutes(v1, ctx)
+      verifyBlockRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )
