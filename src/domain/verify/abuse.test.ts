@@ -4,6 +4,7 @@ import {
   DEFAULT_VERIFY_ABUSE,
   DEFAULT_VERIFY_LIMITS,
   blockVerdict,
+  clientIpKey,
   burstBounds,
   burstFinding,
   countryVerdict,
@@ -186,4 +187,14 @@ test('configuration: every problem is reported at once', () => {
   ])
   assert.deepEqual(read({ limits: [1] }).problems, ['VERIFY_LIMITS must be a JSON object'])
   assert.equal(read({ blockHours: '721' }).problems.length, 1)
+})
+
+test('clientIpKey: IPv4 as is, IPv6 by its /64, IPv4-mapped as IPv4', () => {
+  assert.equal(clientIpKey(' 203.0.113.7 '), '203.0.113.7')
+  assert.equal(clientIpKey('2001:DB8:0001:0002:aaaa::1'), '2001:db8:1:2::/64')
+  assert.equal(clientIpKey('2001:db8:1:2:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64')
+  assert.equal(clientIpKey('2001:db8::1'), '2001:db8:0:0::/64')
+  assert.equal(clientIpKey('::1'), '0:0:0:0::/64')
+  assert.equal(clientIpKey('::ffff:198.51.100.9'), '198.51.100.9')
+  assert.equal(clientIpKey('not an ip'), 'not an ip')
 })

@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net'
 import { isSupportedCountry } from 'libphonenumber-js/max'
 import { AppError, errors } from '../errors.js'
 import type { GuardVerdict } from './guard.js'
@@ -74,6 +75,29 @@ export function leadingParts(e164: string): string[] {
   const out: string[] = []
   for (let n = 2; n <= e164.length; n++) out.push(e164.slice(0, n))
   return out
+}
+
+/**
+ * The key a client IP is limited and blocked by: an IPv4 address as is (an IPv4-mapped IPv6
+ * one as its IPv4), an IPv6 address as its /64 (`2001:db8:1:2::/64`), since one subscriber
+ * usually holds a whole /64 and could rotate through it. Anything else: trimmed, as given. The
+ * Verify flow passes this both to `admit` and to the `verification_sends` row it records.
+ */
+export function clientIpKey(ip: string): string {
+  const raw = ip.trim()
+  if (isIPv4(raw)) return raw
+  if (!isIPv6(raw)) return raw
+  const lower = raw.toLowerCase()
+  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)
+  if (mapped?.[1] && isIPv4(mapped[1])) return mapped[1]
+  const [head = '', tail] = lower.split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
 }
 
 const OK: GuardVerdict = Object.freeze({ ok: true })
