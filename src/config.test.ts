@@ -221,3 +221,45 @@ test('ROUTES and PRICES must be JSON', () => {
   )
   assert.throws(() => loadConfig({ ROUTES: '[]' }), /ROUTES must be a non-empty JSON array/)
 })
+
+test('Verify abuse protection: defaults, the environment, the config file, every problem at once', () => {
+  const d = loadConfig({}).verifyAbuse
+  assert.equal(d.countries, null)
+  assert.deepEqual(d.limits.number, { sends: 5, windowSeconds: 600 })
+  assert.equal(d.blockHours, 12)
+
+  const c = loadConfig({
+    VERIFY_COUNTRIES: 'us,ca',
+    VERIFY_LIMITS: '{"ip":null,"burst":{"sends":25}}',
+    VERIFY_BLOCK_HOURS: '6',
+  }).verifyAbuse
+  assert.deepEqual(c.countries, ['US', 'CA'])
+  assert.equal(c.limits.ip, null)
+  assert.equal(c.limits.burst?.sends, 25)
+  assert.equal(c.blockHours, 6)
+  assert.ok(Object.isFrozen(c.limits))
+
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-config-'))
+  const file = join(dir, 'config.json')
+  writeFileSync(file, JSON.stringify({ verifyLimits: { number: { sends: 3 } } }))
+  assert.equal(loadConfig({ SWITCHBOARD_CONFIG: file }).verifyAbuse.limits.number?.sends, 3)
+
+  assert.throws(
+    () =>
+      loadConfig({
+        PORT: 'abc',
+        VERIFY_COUNTRIES: 'UK',
+        VERIFY_LIMITS: '{"number":{"sends":0}}',
+        VERIFY_BLOCK_HOURS: 'x',
+      }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError)
+      assert.equal(err.problems.length, 4)
+      assert.ok(err.problems.some((p) => p.startsWith('VERIFY_COUNTRIES')))
+      assert.ok(err.problems.some((p) => p.startsWith('VERIFY_LIMITS.number.sends')))
+      assert.ok(err.problems.some((p) => p.startsWith('VERIFY_BLOCK_HOURS')))
+      return true
+    },
+  )
+  assert.throws(() => loadConfig({ VERIFY_LIMITS: '{' }), /VERIFY_LIMITS must be valid JSON/)
+})

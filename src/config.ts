@@ -12,6 +12,7 @@ import { literalDestination } from './domain/webhooks/destination.js'
 import { readRouting, type RoutingConfig } from './domain/routing/routing-config.js'
 import { readKeywords, type KeywordSettings } from './domain/consent/keyword-config.js'
 import { readQuietHours, type QuietHoursConfig } from './domain/quiet-hours/quiet-hours.js'
+import { readVerifyAbuse, type VerifyAbuseSettings } from './domain/verify/abuse.js'
 
 /**
  * The only reader of process.env. Parses every setting once at boot, reports every problem
@@ -67,6 +68,8 @@ export interface Config {
   readonly routing: RoutingConfig
   /** `KEYWORDS`: program name, support contact, replies and extra keywords (docs/compliance.md). */
   readonly keywords: KeywordSettings
+  /** Verify's abuse protection: VERIFY_COUNTRIES, VERIFY_LIMITS, VERIFY_BLOCK_HOURS (docs/verify.md). */
+  readonly verifyAbuse: VerifyAbuseSettings
   readonly webhooks: {
     readonly secret: string | undefined
     readonly endpoints: readonly { url: string; secret: string }[]
@@ -353,6 +356,14 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     providers,
     routing,
     keywords,
+    verifyAbuse: readVerifyAbuse(
+      {
+        countries: r.str('VERIFY_COUNTRIES'),
+        limits: r.jsonValue('VERIFY_LIMITS'),
+        blockHours: r.str('VERIFY_BLOCK_HOURS'),
+      },
+      r.problems,
+    ),
     webhooks: {
       secret: webhookSecret,
       endpoints,

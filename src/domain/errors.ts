@@ -34,6 +34,16 @@ export const errors = {
     403,
     'The webhook signature is missing or does not verify',
   ),
+  verification_country_not_allowed: defineError(
+    'verification_country_not_allowed',
+    403,
+    'Verification codes are not sent to this country (VERIFY_COUNTRIES)',
+  ),
+  verification_blocked: defineError(
+    'verification_blocked',
+    403,
+    'Verification codes to this destination are blocked for a while (abuse protection)',
+  ),
   not_found: defineError('not_found', 404, 'The resource does not exist'),
   route_not_found: defineError('route_not_found', 404, 'No such route'),
   template_not_found: defineError('template_not_found', 404, 'No template has this name'),
@@ -128,6 +138,11 @@ export const errors = {
   ),
   invalid_cursor: defineError('invalid_cursor', 422, 'The pagination cursor is invalid'),
   rate_limited: defineError('rate_limited', 429, 'Too many requests'),
+  verification_rate_limited: defineError(
+    'verification_rate_limited',
+    429,
+    'Too many verification codes sent to this number, client IP or number range; retry later',
+  ),
   internal_error: defineError('internal_error', 500, 'Internal server error'),
   service_unavailable: defineError(
     'service_unavailable',

@@ -21,6 +21,7 @@ import { namedSchemas } from './schemas.js'
 import { routingRoutes, routingSchemas } from './routing.routes.js'
 import { simulatorRoutes, simulatorSchemas } from './simulator.routes.js'
 import { templateRoutes, templateSchemas } from './templates.routes.js'
+import { verifyBlockRoutes, verifyBlockSchemas } from './verify-blocks.routes.js'
 import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
 
 export type { AppDeps } from './context.js'
@@ -38,6 +39,7 @@ function allSchemas() {
     ...simulatorSchemas,
     ...privacySchemas,
     ...templateSchemas,
+    ...verifyBlockSchemas,
   ]
 }
 
@@ -119,6 +121,7 @@ export async function buildApp(deps: AppDeps) {
       simulatorRoutes(v1, ctx)
       privacyRoutes(v1, ctx)
       templateRoutes(v1, ctx)
+      verifyBlockRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )
