@@ -92,8 +92,13 @@ export class WebhookWorker {
   async stop(): Promise<void> {
     await this.#loop.stop()
     await Promise.all(this.#inFlight.values())
-    await this.#record()
-    await this.#dispatcher.close()
+    try {
+      await this.#record()
+    } finally {
+      // Even when the last record fails (its deliveries are retried after their lease), the
+      // connections close: an open pool would keep the process alive.
+      await this.#dispatcher.close()
+    }
   }
 
   async #record(): Promise<void> {
@@ -140,6 +145,8 @@ export class WebhookWorker {
   async #deliver(d: WebhookDeliveryRecord): Promise<DeliveryAttempt> {
     const attempt = d.attempts + 1
     const started = this.#now()
+    // The duration by the monotonic clock: the wall clock may jump (NTP, an injected clock).
+    const startedMono = performance.now()
     const secrets = this.#o.keys.for(d.endpoint_id)
     if (!secrets?.length) {
       // Its endpoint left the configuration after the event: drop it, with the reason.
@@ -179,7 +186,8 @@ export class WebhookWorker {
       error = classifyDeliveryError(err)
     }
     const at = this.#now()
-    const base = { id: d.id, attempt, at, durationMs: at - started, statusCode, error }
+    const durationMs = Math.round(performance.now() - startedMono)
+    const base = { id: d.id, attempt, at, durationMs, statusCode, error }
     if (statusCode !== null && statusCode >= 200 && statusCode < 300) {
       return { ...base, result: { status: 'succeeded' } }
     }

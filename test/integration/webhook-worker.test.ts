@@ -169,6 +169,34 @@ describe('webhook worker', () => {
     }
   })
 
+  test('a delivery during a jump of the wall clock records its real duration', async () => {
+    const r = new Receiver()
+    const port = await r.listen('127.0.0.1')
+    let clock = CLOCK
+    // The clock jumps 30 days while the receiver answers (an injected clock, NTP): the duration
+    // comes from the monotonic clock, not from the difference (which no integer column holds).
+    r.handler = (_req, res) => {
+      clock += 30 * 86_400_000
+      res.writeHead(204).end()
+    }
+    try {
+      const d = await enqueue(`http://127.1:${port}/hook`)
+      start({ allowPrivate: true, now: () => clock })
+      assert.equal((await attempted(d)).status, 'succeeded')
+      const [a] = await store.db.kysely
+        .selectFrom('webhook_attempts')
+        .select(['duration_ms'])
+        .where('delivery_id', '=', d.id)
+        .execute()
+      assert.ok(
+        a && Number(a.duration_ms) >= 0 && Number(a.duration_ms) < 60_000,
+        String(a?.duration_ms),
+      )
+    } finally {
+      await r.close()
+    }
+  })
+
   test('a delivery whose endpoint left the configuration is dropped as endpoint_removed, never sent', async () => {
     const r = new Receiver()
     const port = await r.listen('127.0.0.1')
