@@ -393,7 +393,9 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
 function verifyAppName(r: Reader): string {
   const name = r.str('VERIFY_APP_NAME', 'Switchboard').trim()
   if (name.length === 0 || name.length > 30 || /\d{4,}/.test(name) || /[\r\n]/.test(name)) {
-    r.problems.push('VERIFY_APP_NAME must be 1 to 30 characters, on one line, with no run of 4 digits')
+    r.problems.push(
+      'VERIFY_APP_NAME must be 1 to 30 characters, on one line, with no run of 4 digits',
+    )
     return 'Switchboard'
   }
   return name

@@ -6,6 +6,7 @@ import { registerAccessControl } from './access.js'
 import { createAppContext, type AppDeps } from './context.js'
 import { sendClientError, sendError } from './error-handler.js'
 import { consentRoutes, consentSchemas } from './consents.routes.js'
+import { verifyRoutes, verifySchemas } from './verify.routes.js'
 import { conversationRoutes, conversationSchemas } from './conversations.routes.js'
 import { eventRoutes } from './events.routes.js'
 import { healthRoutes } from './health.routes.js'
@@ -36,6 +37,7 @@ function allSchemas() {
     ...consentSchemas,
     ...simulatorSchemas,
     ...privacySchemas,
+    ...verifySchemas,
   ]
 }
 
@@ -116,6 +118,7 @@ export async function buildApp(deps: AppDeps) {
       eventRoutes(v1, ctx)
       simulatorRoutes(v1, ctx)
       privacyRoutes(v1, ctx)
+      verifyRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

@@ -7,6 +7,7 @@ import type { ReportSink } from '../queue/report.ingestor.js'
 import type { Store } from '../store/store.js'
 import type { EventFeed } from '../usecases/event-feed.js'
 import type { MessageSubmitter } from '../usecases/submit-messages.js'
+import type { VerifyService } from '../usecases/verify.js'
 import { Authenticator } from './auth.js'
 
 /** What the composition root hands the HTTP app. */
@@ -16,6 +17,14 @@ export interface AppDeps {
   logger: Logger
   /** The submit-messages use case, over this process's group-commit intake. */
   submitter: MessageSubmitter
+  /** The Verify API's use case (over the same submitter). */
+  verify: VerifyService
+  /**
+   * What the simulator's handset received, by message id: the real text of verification SMS
+   * (the message log keeps them redacted). Absent where no simulator sends from this process
+   * or its background thread.
+   */
+  handset?: (ids: readonly string[]) => Promise<ReadonlyMap<string, string>>
   providers: ReadonlyMap<string, SmsProvider>
   /** Provider webhook events go here (the background thread's ingestor in role all). */
   reports: ReportSink

@@ -171,6 +171,20 @@ export class VerifyRepo {
     )
   }
 
+  /**
+   * A send whose message was refused (an opt-out, no route): a new verification is canceled,
+   * a re-send is not counted; its `verification_sends` row goes.
+   */
+  *undoSend(v: VerificationRow, isNew: boolean, sentAt: number, now: number): TxProgram<void> {
+    yield run('DELETE FROM verification_sends WHERE verification_id = ? AND at = ?', [v.id, sentAt])
+    if (isNew) yield* this.end(v.id, 'canceled', now)
+    else
+      yield run(
+        "UPDATE verifications SET sends = sends - 1, updated_at = ? WHERE id = ? AND status = 'pending'",
+        [now, v.id],
+      )
+  }
+
   /** A refused request (its registry code), counted by the stats. */
   *recordRefusal(reason: string, country: string | null, at: number): TxProgram<void> {
     yield run('INSERT INTO verification_refusals (reason, country, at) VALUES (?, ?, ?)', [

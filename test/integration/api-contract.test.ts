@@ -164,6 +164,7 @@ describe('API contract', () => {
         '/v1/messages/{id}/cancel',
         '/v1/webhooks/secret/rotate',
         '/v1/conversations/{id}/messages',
+        '/v1/verifications',
       ].sort(),
     )
     for (const o of documented) assert.ok(o.op.responses[409], `${o.path} documents 409`)
