@@ -9,6 +9,8 @@ declare module 'autocannon' {
       path?: string
       headers?: Record<string, string>
       body?: string | Buffer
+      /** Called before each send of this request: the request to send (its body, say). */
+      setupRequest?: (req: Request, context: Record<string, unknown>) => Request
     }
 
     interface Options {
@@ -17,6 +19,8 @@ declare module 'autocannon' {
       pipelining?: number
       /** Seconds. */
       duration?: number
+      /** Requests per second over all connections (a fixed rate). */
+      overallRate?: number
       /** Seconds per request before it counts as a timeout. */
       timeout?: number
       method?: string
@@ -25,7 +29,7 @@ declare module 'autocannon' {
       /** Cycled through in order by every connection; built once when they have no setup hook. */
       requests?: Request[]
       /** A run before the measured one whose figures are reported separately. */
-      warmup?: { connections?: number; duration?: number }
+      warmup?: { connections?: number; duration?: number; overallRate?: number }
       title?: string
     }
 
