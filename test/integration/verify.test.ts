@@ -248,3 +248,54 @@ describe('Verify API', () => {
     assert.equal(s.countries[0]?.country, 'US')
   })
 })
+
+describe('Verify API with the background thread and named templates', () => {
+  let t: TestSwitchboard
+  before(async () => {
+    t = await startTestSwitchboard(
+      {},
+      {
+        start: {
+          // A stand-in for the templates module: one template, English and French.
+          verifyTemplates: {
+            render: (name, locale, v) =>
+              name !== 'login'
+                ? null
+                : locale?.startsWith('fr')
+                  ? `Connexion : ${v.code} (${v.minutes} min)`
+                  : `Login code: ${v.code} (${v.minutes} min)`,
+          },
+        },
+      },
+    )
+  })
+  after(async () => t?.close())
+
+  test('the handset in the background thread shows the template’s text; the code approves', async () => {
+    const to = '+14155553001'
+    const res = await t.inject({
+      method: 'POST',
+      url: '/v1/verifications',
+      headers: t.auth(t.keys.write),
+      payload: { to, template: 'login', locale: 'fr-FR', ttl: 300 },
+    })
+    assert.equal(res.statusCode, 201, res.body)
+    const id = res.json<{ id: string }>().id
+    const text = await handsetText(t, to, id)
+    assert.match(text, /^Connexion : \d{6} \(5 min\)$/)
+    const ok = await t.inject({
+      method: 'POST',
+      url: '/v1/verifications/check',
+      headers: t.auth(t.keys.write),
+      payload: { id, code: codeIn(text) },
+    })
+    assert.deepEqual(ok.json(), { id, status: 'approved' })
+    const unknown = await t.inject({
+      method: 'POST',
+      url: '/v1/verifications',
+      headers: t.auth(t.keys.write),
+      payload: { to: '+14155553002', template: 'nope' },
+    })
+    assert.equal(unknown.statusCode, 422)
+  })
+})
