@@ -9,6 +9,8 @@ declare module 'autocannon' {
       path?: string
       headers?: Record<string, string>
       body?: string | Buffer
+      /** Called before each send of this request: the request to send (its body, say). */
+      setupRequest?: (req: Request, context: Record<string, unknown>) => Request
     }
 
     interface Options {
@@ -17,6 +19,8 @@ declare module 'autocannon' {
       pipelining?: number
       /** Seconds. */
       duration?: number
+      /** Requests per second over all connections (a fixed rate). */
+      overallRate?: number
       /** Seconds per request before it counts as a timeout. */
       timeout?: number
       method?: string
@@ -27,7 +31,7 @@ declare module 'autocannon' {
       /** Requests per second over all connections (default: as fast as answered). */
       overallRate?: number
       /** A run before the measured one whose figures are reported separately. */
-      warmup?: { connections?: number; duration?: number }
+      warmup?: { connections?: number; duration?: number; overallRate?: number }
       title?: string
     }
 

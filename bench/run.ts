@@ -1,5 +1,6 @@
 /**
- * Switchboard benchmarks: `npm run bench [-- --only intake,batch,e2e,segments,pacing,preview] [--quick]`
+ * Switchboard benchmarks:
+ * `npm run bench [-- --only intake,batch,e2e,segments,pacing,preview,verify-check] [--quick]`
  * (`twilio-e2e` and `twilio-ingest` measure the Twilio adapter against a local Twilio-speaking
  * server).
  *
@@ -26,7 +27,7 @@ import {
   threadProfiles,
   type ProfileWindow,
 } from './lib/cpuprofile.js'
-import { assertValidDestinations, batchBodies, sendBody } from './lib/load.js'
+import { assertValidDestinations, batchBodies, destination, sendBody } from './lib/load.js'
 import { cpuSeconds, REPO_ROOT, stopAll } from './lib/proc.js'
 import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
@@ -43,12 +44,13 @@ const PARTS = [
   'twilio-e2e',
   'twilio-ingest',
   'preview',
+  'verify-check',
 ] as const
 type Part = (typeof PARTS)[number]
 
 const USAGE = `npm run bench [-- options]
 
-  --only LIST       comma-separated parts: intake,batch,e2e,segments,pacing (and bare,
+  --only LIST       comma-separated parts: intake,batch,e2e,segments,pacing,preview,verify-check (and bare,
                     which intake always includes because intake is reported as a ratio of it);
                     pacing takes about 100 s (quick: 20 s); twilio-e2e, twilio-ingest (through
                     the Twilio adapter and a local Twilio-speaking server); preview (template
@@ -150,6 +152,9 @@ const TARGETS = {
   twilioE2eMsgsPerSec: 5_000,
   twilioIngestPerSec: 5_000,
   previewP99Ms: 5,
+  /** POST /v1/verifications/check at a fixed rate: its p99. */
+  verifyCheckRate: 1_000,
+  verifyCheckP99Ms: 5,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1061,6 +1066,133 @@ function cpuPressure(): { avg10: number; avg60: number } | null {
   }
 }
 
+// --- verify-check ----------------------------------------------------------------------------
+
+/**
+ * `POST /v1/verifications/check` at a fixed 1,000 checks/s against a real server. Pending
+ * verifications are made first (their codes read back from the simulated phones, as a user
+ * would); the load then checks each one four times with a wrong code and once with the right
+ * one, the five checks of a verification a few hundred apart (in rounds over blocks), so the
+ * answers are `pending` then `approved`: no lock, no 4xx, no 5xx.
+ */
+async function runVerifyCheck(dir: string): Promise<void> {
+  const rate = TARGETS.verifyCheckRate
+  const needed = Math.ceil(((settings.warmupS + settings.durationS) * rate * 1.1) / 5)
+  console.log(
+    `\n[verify-check] POST /v1/verifications/check at ${fmt(rate)}/s, ${settings.warmupS} s ` +
+      `warm-up + ${settings.durationS} s, over ${fmt(needed)} pending verifications`,
+  )
+  assertValidDestinations(0, needed)
+  // The bench starts its verifications from one client on a few number ranges, which the abuse
+  // protection would (rightly) stop: its limits are off here, the check path is what is measured.
+  const env = {
+    VERIFY_LIMITS: JSON.stringify({ number: null, ip: null, prefix: null, burst: null }),
+  }
+  await withSwitchboard(
+    'verify-check',
+    dir,
+    'all',
+    async (s) => {
+      const pool = new Pool(s.url, { connections: 16 })
+      const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+        const res = await pool.request({
+          method,
+          path,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        })
+        const text = await res.body.text()
+        return { status: res.statusCode, json: JSON.parse(text) as Record<string, unknown> }
+      }
+      const inParallel = async (n: number, f: (i: number) => Promise<void>) => {
+        let next = 0
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            for (let i = next++; i < n; i = next++) await f(i)
+          }),
+        )
+      }
+      try {
+        const ids: string[] = []
+        const started = performance.now()
+        await inParallel(needed, async (i) => {
+          const r = await call('POST', '/v1/verifications', { to: destination(i), ttl: 3600 })
+          if (r.status !== 201)
+            throw new Error(`start answered ${r.status}: ${JSON.stringify(r.json)}`)
+          ids[i] = r.json.id as string
+        })
+        console.log(
+          `  ${fmt(needed)} verifications started in ${fmt(performance.now() - started)} ms`,
+        )
+        const codes: string[] = []
+        const deadline = Date.now() + 120_000
+        await inParallel(needed, async (i) => {
+          for (;;) {
+            const r = await call(
+              'GET',
+              `/v1/simulator/phones/${encodeURIComponent(destination(i))}/messages`,
+            )
+            const text = (r.json.data as { body: string }[] | undefined)?.[0]?.body ?? ''
+            const code = /\b(\d{6})\b/.exec(text)?.[1]
+            if (code) {
+              codes[i] = code
+              return
+            }
+            if (Date.now() > deadline) throw new Error(`no code on the phone of verification ${i}`)
+            await sleep(100)
+          }
+        })
+        // Rounds over blocks of 250: four wrong codes, then the right one.
+        const bodies: string[] = []
+        const block = 250
+        for (let b = 0; b < needed; b += block) {
+          for (let round = 0; round < 5; round++) {
+            for (let i = b; i < Math.min(b + block, needed); i++) {
+              const right = codes[i] as string
+              const wrong = String((Number(right) + 1 + round) % 1_000_000).padStart(6, '0')
+              bodies.push(JSON.stringify({ id: ids[i], code: round === 4 ? right : wrong }))
+            }
+          }
+        }
+        let k = 0
+        const fromUs = windowStart()
+        const result = await autocannon({
+          url: s.url,
+          connections: 20,
+          overallRate: rate,
+          duration: settings.durationS,
+          warmup: { connections: 20, duration: settings.warmupS, overallRate: rate },
+          timeout: 30,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` },
+          requests: [
+            {
+              method: 'POST',
+              path: '/v1/verifications/check',
+              setupRequest: (req) => ({ ...req, body: bodies[k++ % bodies.length] }),
+            },
+          ],
+        })
+        windowEnd(fromUs)
+        const f = figures(result)
+        printHttp('verify-check', f)
+        console.log(`  status codes: ${JSON.stringify(f.statusCodes)}`)
+        results.verifyCheck = { ...f, verifications: needed, checksSent: k }
+        checkNoFailures('verify-check', f)
+        check(
+          'verify-check p99',
+          `${f.p99Ms} ms at ${fmt(f.reqPerSec)}/s`,
+          `< ${TARGETS.verifyCheckP99Ms} ms at ${fmt(rate)}/s`,
+          f.p99Ms < TARGETS.verifyCheckP99Ms,
+        )
+      } finally {
+        await pool.close()
+      }
+    },
+    env,
+  )
+}
+
 const loadAvg = () => loadavg().map((l) => Math.round(l * 100) / 100)
 
 async function main(): Promise<void> {
@@ -1123,6 +1255,7 @@ async function main(): Promise<void> {
     if (selected.has('twilio-e2e')) await runTwilioE2e(join(tmp, 'twilio-e2e'))
     if (selected.has('twilio-ingest')) await runTwilioIngest(join(tmp, 'twilio-ingest'))
     if (selected.has('preview')) await runPreview(join(tmp, 'preview'))
+    if (selected.has('verify-check')) await runVerifyCheck(join(tmp, 'verify-check'))
     if (Object.keys(twilioFakePeaks).length > 0) results.twilioFakePeakRss = twilioFakePeaks
   } catch (err) {
     failed = err instanceof Error ? err : new Error(String(err))

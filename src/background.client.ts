@@ -19,6 +19,7 @@ export interface ThreadData {
 export type ToThread =
   | { t: 'submit'; id: number; subs: Submission[] }
   | { t: 'health'; id: number }
+  | { t: 'handset'; id: number; ids: string[] }
   /** The events of several webhooks, each group one provider's, applied together. */
   | { t: 'ingest'; id: number; groups: IngestGroup[] }
   | { t: 'stop' }
@@ -182,6 +183,12 @@ export class BackgroundThread {
   /** The provider instances' health and circuits, as the thread that sends sees them. */
   providerHealth(): Promise<InstanceHealth[]> {
     return this.#call({ t: 'health' }) as Promise<InstanceHealth[]>
+  }
+
+  /** The simulator handset's texts of these messages (verification SMS), as the thread has them. */
+  async handset(ids: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const pairs = (await this.#call({ t: 'handset', ids: [...ids] })) as [string, string][]
+    return new Map(pairs)
   }
 
   #call(m: Call): Promise<unknown> {

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { FromThread, ThreadData, ToThread } from './background.client.js'
 import { createLogger } from './logger.js'
-import { composeWorker, openStore } from './main.js'
+import { composeWorker, handsetOf, openStore } from './main.js'
 import { submissionSize, type Submission } from './store/rows.js'
 import { WriteLock } from './store/write-lock.js'
 
@@ -24,7 +24,7 @@ const logger = createLogger(data.config.logLevel).child({ thread: 'background' }
 const store = await openStore(data.config, new WriteLock(data.lock))
 
 try {
-  const { background, reports } = await composeWorker(data.config, store, {
+  const { background, reports, providers } = await composeWorker(data.config, store, {
     logger,
     now: Date.now,
   })
@@ -69,6 +69,9 @@ try {
         break
       case 'health':
         void answer(m.id, Promise.resolve(background.providerHealth()))
+        break
+      case 'handset':
+        void answer(m.id, Promise.resolve([...handsetOf(providers)(m.ids)]))
         break
       case 'stop':
         stopping ??= (async () => {

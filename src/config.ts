@@ -96,6 +96,15 @@ export interface Config {
   /** The simulator's own numbers (SIMULATOR_NUMBERS): its default sender is the first. */
   readonly simulatorNumbers: readonly string[]
   readonly idempotencyTtlHours: number
+  /** The Verify API (docs/verify.md). */
+  readonly verify: {
+    /** A re-send while a verification is pending draws a new code (default: the same one). */
+    readonly newCodeOnResend: boolean
+    /** After 5 wrong codes, the number cannot start a verification for this long. */
+    readonly lockMinutes: number
+    /** `{app}` in the default texts. */
+    readonly appName: string
+  }
   /** Message bodies older than this many days are purged (metadata stays); 0: kept forever. */
   readonly retentionDays: number
   readonly shutdownTimeoutMs: number
@@ -379,11 +388,28 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     },
     simulatorNumbers,
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),
+    verify: {
+      newCodeOnResend: r.bool('VERIFY_NEW_CODE_ON_RESEND', false),
+      lockMinutes: r.int('VERIFY_LOCK_MINUTES', 10, 1, 1440),
+      appName: verifyAppName(r),
+    },
     retentionDays: r.int('RETENTION_DAYS', 90, 0, 36_500),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 0),
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems)
   return deepFreeze(config)
+}
+
+/** The default texts must carry no run of 4 digits but the code: the app name adds none. */
+function verifyAppName(r: Reader): string {
+  const name = r.str('VERIFY_APP_NAME', 'Switchboard').trim()
+  if (name.length === 0 || name.length > 30 || /\d{4,}/.test(name) || /[\r\n]/.test(name)) {
+    r.problems.push(
+      'VERIFY_APP_NAME must be 1 to 30 characters, on one line, with no run of 4 digits',
+    )
+    return 'Switchboard'
+  }
+  return name
 }
 
 const INSTANCE_NAME = /^[a-z0-9-]{1,63}$/

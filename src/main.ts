@@ -13,6 +13,7 @@ import { createLogger } from './logger.js'
 import type { SmsProvider } from './providers/provider.js'
 import { providerCallbacks } from './providers/callback-urls.js'
 import { createProvider } from './providers/registry.js'
+import { isSimulatorProvider } from './providers/simulator/simulator.provider.js'
 import { Batcher } from './queue/loop.js'
 import { EventFeed } from './usecases/event-feed.js'
 import { inboundEffects } from './usecases/inbound.js'
@@ -28,6 +29,11 @@ import { createApiKey } from './usecases/api-keys.js'
 import { QuietHours } from './domain/quiet-hours/quiet-hours.js'
 import { MessageSubmitter } from './usecases/submit-messages.js'
 import { TemplateStore } from './usecases/templates.js'
+import { VerifyService } from './usecases/verify.js'
+import { createVerifyGuard } from './store/verify-guard.js'
+import { verifyTemplates } from './usecases/verify-templates.js'
+import type { VerifyGuard } from './domain/verify/guard.js'
+import type { VerifyTemplates } from './domain/verify/texts.js'
 import { WebhookSecrets } from './usecases/webhook-secrets.js'
 
 export type Role = 'api' | 'worker' | 'all'
@@ -55,6 +61,12 @@ export interface StartOptions {
   /** Listen on the configured port (default) or only build the app (tests use inject). */
   listen?: boolean
   now?: () => number
+  /** The Verify API's abuse protection. Default: the configured one (VERIFY_LIMITS ...). */
+  verifyGuard?: VerifyGuard
+  /** Named templates for Verify's `template`. Default: the message templates. */
+  verifyTemplates?: VerifyTemplates
+  /** Draws the digits of Verify codes (tests inject one). */
+  verifyRandom?: (max: number) => number
   /** Called when the background thread dies; the default exits the process (code 70). */
   onFatal?: (err: Error) => void
 }
@@ -133,6 +145,18 @@ async function createProviders(
     providers.set(p.name, createProvider(p, { callbackUrls, callbackToken, now }))
   }
   return providers
+}
+
+/** The simulator handsets' texts of these messages (the in-process simulators among `providers`). */
+export function handsetOf(
+  providers: ReadonlyMap<string, SmsProvider>,
+): (ids: readonly string[]) => Map<string, string> {
+  const sims = [...providers.values()].filter(isSimulatorProvider)
+  return (ids) => {
+    const out = new Map<string, string>()
+    for (const sim of sims) for (const [id, text] of sim.handset(ids)) out.set(id, text)
+    return out
+  }
 }
 
 /** Snapshots older than this are from a process that no longer sends. */
@@ -271,12 +295,29 @@ export async function startSwitchboard(
         quietHours: new QuietHours(config.quietHours),
         templates,
       })
+      const verify = new VerifyService({
+        store,
+        submitter,
+        guard: opts.verifyGuard ?? createVerifyGuard(config.verifyAbuse, store),
+        templates: opts.verifyTemplates ?? verifyTemplates(templates),
+        config: config.verify,
+        defaultCountry: config.messages.defaultCountry,
+        now,
+        random: opts.verifyRandom,
+      })
       app = await buildApp({
         config,
         store,
         logger,
         submitter,
         templates,
+        verify,
+        // The handsets are where the simulators send: the background thread, or this thread.
+        ...(thread
+          ? { handset: (ids: readonly string[]) => thread.handset(ids) }
+          : worker
+            ? { handset: async (ids: readonly string[]) => handsetOf(worker.providers)(ids) }
+            : {}),
         providers,
         reports,
         providerHealth: healthReader(store, now, thread, background),

@@ -52,6 +52,11 @@ export const errors = {
     404,
     'The template has no such version in the locale the send resolved to',
   ),
+  verification_not_found: defineError(
+    'verification_not_found',
+    404,
+    'No pending verification matches (none, or it was already approved)',
+  ),
   method_not_allowed: defineError('method_not_allowed', 405, 'Method not allowed on this route'),
   message_not_cancelable: defineError(
     'message_not_cancelable',
@@ -67,6 +72,11 @@ export const errors = {
     'idempotency_request_in_progress',
     409,
     'A request with this Idempotency-Key is still being processed',
+  ),
+  verification_expired: defineError(
+    'verification_expired',
+    410,
+    'The verification expired; start a new one',
   ),
   payload_too_large: defineError('payload_too_large', 413, 'The request body is too large'),
   unsupported_media_type: defineError(
@@ -143,6 +153,16 @@ export const errors = {
     429,
     'Too many verification codes sent to this number, client IP or number range; retry later',
   ),
+  too_many_attempts: defineError(
+    'too_many_attempts',
+    429,
+    'Too many wrong codes: the verification is locked and the number cannot start a new one yet',
+  ),
+  too_many_sends: defineError(
+    'too_many_sends',
+    429,
+    'The verification was sent the maximum number of times',
+  ),
   internal_error: defineError('internal_error', 500, 'Internal server error'),
   service_unavailable: defineError(
     'service_unavailable',
@@ -159,11 +179,19 @@ export class AppError extends Error {
   readonly code: string
   readonly status: number
   readonly details: unknown
+  /** Seconds, sent as `Retry-After` with a 429. */
+  retryAfterSeconds: number | undefined
 
   constructor(def: ErrorDef, details?: unknown, message?: string) {
     super(message ?? def.message)
     this.code = def.code
     this.status = def.status
     this.details = details
+  }
+
+  /** This error with a `Retry-After` of `seconds` (at least 1). */
+  retryAfter(seconds: number): this {
+    this.retryAfterSeconds = Math.max(1, Math.ceil(seconds))
+    return this
   }
 }

@@ -6,6 +6,7 @@ import { registerAccessControl } from './access.js'
 import { createAppContext, type AppDeps } from './context.js'
 import { sendClientError, sendError } from './error-handler.js'
 import { consentRoutes, consentSchemas } from './consents.routes.js'
+import { verifyRoutes, verifySchemas } from './verify.routes.js'
 import { conversationRoutes, conversationSchemas } from './conversations.routes.js'
 import { eventRoutes } from './events.routes.js'
 import { healthRoutes } from './health.routes.js'
@@ -40,6 +41,7 @@ function allSchemas() {
     ...privacySchemas,
     ...templateSchemas,
     ...verifyBlockSchemas,
+    ...verifySchemas,
   ]
 }
 
@@ -122,6 +124,7 @@ export async function buildApp(deps: AppDeps) {
       privacyRoutes(v1, ctx)
       templateRoutes(v1, ctx)
       verifyBlockRoutes(v1, ctx)
+      verifyRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

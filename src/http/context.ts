@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js'
 import type { EventFeed } from '../usecases/event-feed.js'
 import type { MessageSubmitter } from '../usecases/submit-messages.js'
 import type { TemplateStore } from '../usecases/templates.js'
+import type { VerifyService } from '../usecases/verify.js'
 import { Authenticator } from './auth.js'
 
 /** What the composition root hands the HTTP app. */
@@ -19,6 +20,14 @@ export interface AppDeps {
   submitter: MessageSubmitter
   /** Message templates and their cache (the submitter renders from the same one). */
   templates: TemplateStore
+  /** The Verify API's use case (over the same submitter). */
+  verify: VerifyService
+  /**
+   * What the simulator's handset received, by message id: the real text of verification SMS
+   * (the message log keeps them redacted). Absent where no simulator sends from this process
+   * or its background thread.
+   */
+  handset?: (ids: readonly string[]) => Promise<ReadonlyMap<string, string>>
   providers: ReadonlyMap<string, SmsProvider>
   /** Provider webhook events go here (the background thread's ingestor in role all). */
   reports: ReportSink

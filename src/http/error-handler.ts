@@ -53,6 +53,7 @@ export function toErrorBody(err: FastifyError | AppError): MappedError {
         message: err.message,
         ...(err.details === undefined ? {} : { details: err.details }),
       },
+      ...(err.retryAfterSeconds === undefined ? {} : { retryAfter: String(err.retryAfterSeconds) }),
     }
   }
   const e = err

@@ -69,7 +69,7 @@ const notConfigured = () =>
  */
 export function simulatorRoutes(
   app: FastifyInstance,
-  ctx: Pick<AppContext, 'store' | 'providers' | 'reports' | 'now' | 'config'>,
+  ctx: Pick<AppContext, 'store' | 'providers' | 'reports' | 'now' | 'config' | 'handset'>,
 ): void {
   const simulators = [...ctx.providers.values()].filter(isSimulatorProvider)
   const first: SimulatorProvider | undefined = simulators[0]
@@ -125,7 +125,7 @@ export function simulatorRoutes(
       schema: {
         summary: 'What a simulated phone has received',
         description:
-          'The messages the simulator delivered to this phone, newest first: outbound messages sent through a simulator instance to the number and reported `delivered`. Empty `data` for a phone that received nothing.',
+          'The messages the simulator delivered to this phone, newest first: outbound messages sent through a simulator instance to the number and reported `delivered`. Empty `data` for a phone that received nothing. A verification SMS shows the text the phone received, code included (the simulator’s handset keeps it in memory; the message log keeps it redacted): the one place a code is shown.',
         tags: ['simulator'],
         params: PhoneParams,
         querystring: PhoneQuery,
@@ -144,12 +144,16 @@ export function simulatorRoutes(
         simulators.map((s) => s.name),
         req.query.limit ?? 50,
       )
+      // Verification SMS are stored redacted: the handset shows what it received.
+      const secret = found.filter((m) => m.metadata?.includes('"verificationId"'))
+      const received =
+        secret.length > 0 && ctx.handset ? await ctx.handset(secret.map((m) => m.id)) : undefined
       return {
         data: found.map((m) => ({
           id: m.id,
           from: m.sender ?? m.from_number ?? first.numbers[0] ?? '',
           to: m.to_number,
-          body: m.body,
+          body: received?.get(m.id) ?? m.body,
           at: iso(m.completed_at ?? m.sent_at ?? m.created_at) as string,
         })),
       }

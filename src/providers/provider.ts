@@ -120,6 +120,12 @@ export interface OutboundSms {
   readonly validUntil: number
   /** 1 on the first attempt. */
   readonly attempt: number
+  /**
+   * The body carries a secret (a verification code; the message log keeps it redacted): an
+   * adapter must not log or keep it. The in-process simulator's handset keeps it in memory,
+   * as the phone would.
+   */
+  readonly secret?: boolean
 }
 
 /** Normalised outcome of one send attempt. Error codes are documented in docs/errors.md. */

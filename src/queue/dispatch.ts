@@ -10,6 +10,7 @@ import type { ProviderMonitor, SendVerdict } from '../domain/routing/provider-mo
 import { countryOf, type Router } from '../domain/routing/router.js'
 import type { Price, SendResult, SmsProvider } from '../providers/provider.js'
 import type { AttemptRecord } from '../store/outcome-write.js'
+import type { Revealed } from '../store/verify.repo.js'
 import { senderKey, type Suppression } from '../store/routing.repo.js'
 
 /**
@@ -106,6 +107,22 @@ export interface DispatchOptions {
    * after a retry, a backlog, a release) goes back until it opens, and a retry is set for it.
    */
   readonly quietHours?: QuietHours
+  /**
+   * Opens the real text of a verification SMS (its stored body is redacted): the text, or
+   * `closed` when its verification ended (it is then not sent: `expired`), or `none`.
+   */
+  readonly reveal?: (verificationId: string, messageId: string, now: number) => Promise<Revealed>
+}
+
+/** The verification a message's metadata names (Verify sets it), or null. */
+export function verificationOf(m: MessageRecord): string | null {
+  if (m.metadata === null || !m.metadata.includes('"verificationId"')) return null
+  try {
+    const id = (JSON.parse(m.metadata) as { verificationId?: unknown }).verificationId
+    return typeof id === 'string' ? id : null
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -198,6 +215,29 @@ export class Dispatcher {
         errorMessage: 'the recipient opted out of this sender; not sent',
       }
     }
+    // A verification SMS goes out with its real text, opened now; the log keeps it redacted.
+    let text: string | undefined
+    const verificationId = this.#o.reveal ? verificationOf(m) : null
+    if (verificationId !== null && this.#o.reveal) {
+      let r: Revealed
+      try {
+        r = await this.#o.reveal(verificationId, m.id, now())
+      } catch (err) {
+        monitor.cancel(provider.name, sel.probe)
+        this.#o.logger.warn({ err, messageId: m.id }, 'opening a verification text failed')
+        return {
+          kind: 'release',
+          id: m.id,
+          nextAttemptAt: Math.min(now() + 1000, m.valid_until),
+          errorCode: null,
+        }
+      }
+      if (r.kind === 'closed') {
+        monitor.cancel(provider.name, sel.probe)
+        return expired(m, provider.name)
+      }
+      if (r.kind === 'text') text = r.text
+    }
     try {
       await this.#o.pace(provider.name, sender, m.segments, paceSignal)
     } catch (err) {
@@ -213,7 +253,7 @@ export class Dispatcher {
       monitor.cancel(provider.name, sel.probe)
       return expired(m, provider.name)
     }
-    return this.#send(m, provider, sender, sel.probe, choice.route)
+    return this.#send(m, provider, sender, sel.probe, choice.route, text)
   }
 
   async #send(
@@ -222,6 +262,7 @@ export class Dispatcher {
     sender: string | null,
     probe: boolean,
     route: Parameters<typeof planAfterFailure>[0],
+    secretText: string | undefined,
   ): Promise<Dispatched> {
     const { now, monitor } = this.#o
     // No sender of its own or its route's: the provider's default one, when it names it (the
@@ -231,6 +272,7 @@ export class Dispatcher {
     const startedAt = now()
     const timeout = new AbortController()
     const timer = setTimeout(() => timeout.abort(), this.#o.providerTimeoutMs)
+    const text = secretText ?? m.body
     let result: SendResult
     try {
       result = await provider.send(
@@ -238,11 +280,12 @@ export class Dispatcher {
           id: m.id,
           to: m.to_number,
           from,
-          body: m.smart_encoding === 1 ? analyzeBody(m.body, { smartEncoding: true }).text : m.body,
+          body: m.smart_encoding === 1 ? analyzeBody(text, { smartEncoding: true }).text : text,
           encoding: m.encoding,
           segments: m.segments,
           validUntil: m.valid_until,
           attempt: m.attempts,
+          ...(secretText === undefined ? {} : { secret: true }),
         },
         timeout.signal,
       )

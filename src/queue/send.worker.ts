@@ -104,6 +104,8 @@ export class SendWorker {
       now: this.#now,
       ...(o.random ? { random: o.random } : {}),
       ...(o.quietHours ? { quietHours: o.quietHours } : {}),
+      reveal: (verificationId, messageId, now) =>
+        o.store.verify.reveal(verificationId, messageId, now),
     })
     this.#outcomes = new Batcher<Dispatched, undefined>(
       async (done) => {

@@ -562,5 +562,37 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0013_verifications_more': {
+      async up(db: Kysely<unknown>) {
+        // While a verification is pending: its code (a re-send sends the same one) and the
+        // text of its SMS (the dispatcher sends it; the message log keeps it redacted),
+        // AES-256-GCM under the server's Verify key; both set to NULL when it ends.
+        await db.schema.alterTable('verifications').addColumn('code_cipher', 'text').execute()
+        await db.schema.alterTable('verifications').addColumn('text_cipher', 'text').execute()
+        await db.schema
+          .alterTable('verifications')
+          .addColumn('ttl_seconds', 'integer', (c) => c.notNull().defaultTo(600))
+          .execute()
+        // Pending verifications past their expiry are closed (and wiped) by a range scan.
+        await db.schema
+          .createIndex('verifications_status_expiry')
+          .on('verifications')
+          .columns(['status', 'expires_at'])
+          .execute()
+        // Refused requests of the Verify API (GET /v1/verifications/stats): no number.
+        await db.schema
+          .createTable('verification_refusals')
+          .addColumn('id', serial, (c) => c.primaryKey())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('country', 'text')
+          .addColumn('at', big, (c) => c.notNull())
+          .execute()
+        await db.schema
+          .createIndex('verification_refusals_at')
+          .on('verification_refusals')
+          .column('at')
+          .execute()
+      },
+    },
   }
 }

@@ -299,6 +299,32 @@ export const PRIVACY_STEPS: readonly PrivacyStep[] = [
     },
   },
   {
+    // Verifications to the number (the Verify API): never their code, its HMAC or sealed text.
+    name: 'verifications',
+    *exportRows(s) {
+      return (yield rows(
+        'SELECT id, to_number, country, status, code_length, attempts, sends, locale, template, client_ip, message_id, created_at, expires_at, approved_at, locked_until, updated_at, ttl_seconds FROM verifications WHERE to_number = ? ORDER BY created_at',
+        [s.phone],
+      )) as unknown[]
+    },
+    *erase(s) {
+      return (yield run('DELETE FROM verifications WHERE to_number = ?', [s.phone])) as number
+    },
+  },
+  {
+    // The sends the Verify limits count: they go with the number.
+    name: 'verificationSends',
+    *exportRows(s) {
+      return (yield rows(
+        'SELECT verification_id, to_number, prefix, country, client_ip, at FROM verification_sends WHERE to_number = ? ORDER BY id',
+        [s.phone],
+      )) as unknown[]
+    },
+    *erase(s) {
+      return (yield run('DELETE FROM verification_sends WHERE to_number = ?', [s.phone])) as number
+    },
+  },
+  {
     name: 'messages',
     *exportRows(s) {
       const found = yield* chunkedRows<MessageRecord>(s.messageIds, (c) =>

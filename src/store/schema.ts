@@ -174,6 +174,7 @@ export interface Database {
   verification_blocks: VerificationBlockRow
   templates: TemplateRow
   template_versions: TemplateVersionRow
+  verification_refusals: VerificationRefusalRow
 }
 
 /** A message template (migration 0012_templates). */
@@ -350,6 +351,11 @@ export interface VerificationRow {
   /** After too many failed checks: no new verification for the number before this. */
   locked_until: number | null
   updated_at: number
+  /** While pending: the code, sealed (AES-256-GCM); NULL once it ended (0013_verifications_more). */
+  code_cipher: string | null
+  /** While pending: the text of its SMS with the code, sealed; NULL once it ended. */
+  text_cipher: string | null
+  ttl_seconds: number
 }
 
 /** One verification SMS sent: what the Verify limits and the velocity detection count. */
@@ -376,4 +382,12 @@ export interface VerificationBlockRow {
   details: string | null
   created_at: number
   until: number
+}
+
+/** A refused Verify request (its registry code), for the stats: no number (0013_verifications_more). */
+export interface VerificationRefusalRow {
+  id: Generated<number>
+  reason: string
+  country: string | null
+  at: number
 }

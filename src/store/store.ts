@@ -1,3 +1,4 @@
+import { VerifyRepo } from './verify.repo.js'
 import { sql, type Selectable } from 'kysely'
 import type { Db } from './db.js'
 import type { TxProgram } from './executor.js'
@@ -65,6 +66,7 @@ export class Store {
   readonly privacy: PrivacyRepo
   readonly audit: AuditRepo
   readonly templates: TemplateRepo
+  readonly verify: VerifyRepo
 
   constructor(
     readonly db: Db,
@@ -74,6 +76,7 @@ export class Store {
     this.jobs = new JobRepo(db.dialect)
     this.inbound = new InboundRepo(db.dialect)
     this.privacy = new PrivacyRepo(db.exec)
+    this.verify = new VerifyRepo(db.exec)
     this.routing = new RoutingRepo(db, this.privacy)
     this.events = new EventRepo(fanout, db.dialect)
     this.consents = new ConsentRepo(db.dialect, this.events, this.privacy)

@@ -165,6 +165,7 @@ describe('API contract', () => {
         '/v1/templates',
         '/v1/webhooks/secret/rotate',
         '/v1/conversations/{id}/messages',
+        '/v1/verifications',
       ].sort(),
     )
     for (const o of documented) assert.ok(o.op.responses[409], `${o.path} documents 409`)

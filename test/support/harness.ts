@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import pino from 'pino'
 import { loadConfig, type Config } from '../../src/config.js'
-import { startSwitchboard, type Role, type Switchboard } from '../../src/main.js'
+import { startSwitchboard, type Role, type StartOptions, type Switchboard } from '../../src/main.js'
 import { createApiKey } from '../../src/usecases/api-keys.js'
 import { createFanout } from '../../src/domain/webhooks/fanout.js'
 import { openDb, type Db } from '../../src/store/db.js'
@@ -68,6 +68,8 @@ export async function startTestSwitchboard(
     database?: Awaited<ReturnType<typeof freshDatabase>>
     /** The server's clock (needs WORKER_THREAD=false): tests move it instead of waiting. */
     now?: () => number
+    /** More start options (a logger, Verify's random source), over the harness's own. */
+    start?: Partial<StartOptions>
   } = {},
 ): Promise<TestSwitchboard> {
   const database = opts.database ?? (await freshDatabase(opts.db))
@@ -90,6 +92,7 @@ export async function startTestSwitchboard(
     listen: false,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...(opts.now ? { now: opts.now } : {}),
+    ...opts.start,
   })
   const now = Date.now
   const keys = {

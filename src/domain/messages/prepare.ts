@@ -17,6 +17,11 @@ export interface SendRequest {
   validityPeriod?: number | undefined
   sendAt?: string | undefined
   smartEncoding?: boolean | undefined
+  /**
+   * The message's id, chosen by an internal caller that must know it before the message is
+   * stored (Verify binds its sealed text to it). Never from the API: its schemas have no `id`.
+   */
+  id?: string | undefined
 }
 
 /** The template, version and locale a message's body was rendered from. */
@@ -172,7 +177,7 @@ export function prepareMessage(
   return {
     ok: true,
     message: {
-      id: newId('msg'),
+      id: req.id ?? newId('msg'),
       api_key_id: ctx.apiKeyId,
       direction: 'outbound',
       to_number: to.e164,

@@ -33,7 +33,15 @@ export type SimulatorProvider = SmsProvider & {
    * inbound webhook carries); the caller ingests it like any provider webhook's events.
    */
   inbound(text: SimulatedText, at: number): Extract<ProviderEvent, { type: 'inbound' }>
+  /**
+   * The handset: the texts of secret SMS (verification codes) it received, by message id,
+   * kept in memory only (the newest HANDSET_LIMIT), as a phone would show them.
+   */
+  handset(ids: readonly string[]): Map<string, string>
 }
+
+/** Secret texts the simulated handset keeps (the oldest go first). */
+export const HANDSET_LIMIT = 10_000
 
 export const isSimulatorProvider = (p: SmsProvider): p is SimulatorProvider =>
   p.type === 'simulator' && 'inbound' in p
@@ -109,6 +117,7 @@ export function createSimulatorProvider(options: SimulatorProviderOptions = {}):
   const core = new SimulatorCore(coreOptions)
   const dlrDelayMs = coreOptions.dlrDelayMs ?? 50
   let stopped = false
+  const handset = new Map<string, string>()
   let recovery: Promise<void> = Promise.resolve()
   /** Runs beside new sends, a page at a time; a recovered report waits at most one delay. */
   const recover = async (records: ProviderRecords): Promise<void> => {
@@ -134,13 +143,27 @@ export function createSimulatorProvider(options: SimulatorProviderOptions = {}):
       const { from, to, body } = text
       return { type: 'inbound', providerMessageId: `SIMI${randomUUID()}`, from, to, body, at }
     },
+    handset(ids) {
+      const out = new Map<string, string>()
+      for (const id of ids) {
+        const text = handset.get(id)
+        if (text !== undefined) out.set(id, text)
+      }
+      return out
+    },
     async send(sms: OutboundSms, signal: AbortSignal): Promise<SendResult> {
       if (signal.aborted) return { outcome: 'retry', code: 'provider_timeout' }
       const latency = core.latencyFor(sms.id, sms.attempt)
       if (latency > 0 && !(await delay(latency, signal))) {
         return { outcome: 'retry', code: 'provider_timeout' }
       }
-      return outcomeToSendResult(core.submit(sms))
+      const result = outcomeToSendResult(core.submit(sms))
+      if (sms.secret === true && result.outcome === 'accepted') {
+        handset.delete(sms.id)
+        handset.set(sms.id, sms.body)
+        if (handset.size > HANDSET_LIMIT) handset.delete(handset.keys().next().value as string)
+      }
+      return result
     },
     start(sink: ProviderEventSink, records?: ProviderRecords): void {
       stopped = false
