@@ -32,6 +32,7 @@ import { cpuSeconds, REPO_ROOT, stopAll } from './lib/proc.js'
 import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
 import { startFakeProvider, worstSecond } from '../test/support/fake-provider.js'
+import { paced } from './lib/paced.js'
 import { freePort, TWILIO_BENCH, TwilioFakeServer, twilioSwitchboardEnv } from './lib/twilio.js'
 
 const PARTS = [
@@ -921,22 +922,21 @@ async function runPreview(dir: string): Promise<void> {
       )
       const unsaved = JSON.stringify({ body: text })
       const fromUs = windowStart()
-      const r = await autocannon({
+      const bodies = [saved, unsaved]
+      const f = await paced({
         url: s.url,
+        rate: settings.previewRate,
         connections: settings.previewConnections,
-        overallRate: settings.previewRate,
-        duration: settings.durationS,
-        warmup: { connections: settings.previewConnections, duration: settings.warmupS },
-        timeout: 30,
-        method: 'POST',
-        headers,
-        requests: [
-          { method: 'POST', path: '/v1/templates/preview', body: saved },
-          { method: 'POST', path: '/v1/templates/preview', body: unsaved },
-        ],
+        warmupS: settings.warmupS,
+        durationS: settings.durationS,
+        request: (i) => ({
+          method: 'POST',
+          path: '/v1/templates/preview',
+          headers,
+          body: bodies[i % 2],
+        }),
       })
       windowEnd(fromUs)
-      const f = figures(r)
       printHttp('preview', f)
       results.preview = { ...f, textLength: text.length, segments: first.segments }
       checkNoFailures('preview', f)
@@ -1156,25 +1156,20 @@ async function runVerifyCheck(dir: string): Promise<void> {
         }
         let k = 0
         const fromUs = windowStart()
-        const result = await autocannon({
+        const f = await paced({
           url: s.url,
+          rate,
           connections: 20,
-          overallRate: rate,
-          duration: settings.durationS,
-          warmup: { connections: 20, duration: settings.warmupS, overallRate: rate },
-          timeout: 30,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` },
-          requests: [
-            {
-              method: 'POST',
-              path: '/v1/verifications/check',
-              setupRequest: (req) => ({ ...req, body: bodies[k++ % bodies.length] }),
-            },
-          ],
+          warmupS: settings.warmupS,
+          durationS: settings.durationS,
+          request: () => ({
+            method: 'POST',
+            path: '/v1/verifications/check',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${s.apiKey}` },
+            body: bodies[k++ % bodies.length],
+          }),
         })
         windowEnd(fromUs)
-        const f = figures(result)
         printHttp('verify-check', f)
         console.log(`  status codes: ${JSON.stringify(f.statusCodes)}`)
         results.verifyCheck = { ...f, verifications: needed, checksSent: k }
