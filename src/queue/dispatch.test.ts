@@ -41,6 +41,7 @@ function setup(
     pace?: PaceFn
     timeoutMs?: number
     dedupe?: boolean
+    reveal?: ConstructorParameters<typeof Dispatcher>[0]['reveal']
   } = {},
 ) {
   const a = fake('a', o.dedupe ?? true)
@@ -70,6 +71,7 @@ function setup(
     logger: pino({ level: 'silent' }),
     now: () => clock.now,
     random: () => 1,
+    ...(o.reveal ? { reveal: o.reveal } : {}),
   })
   const never = new AbortController().signal
   const run = (m: MessageRecord, suppressed: ReadonlySet<string> = new Set()) =>
@@ -485,4 +487,29 @@ test('a send that answered in time is never aborted later', async (t) => {
   assert.equal((await run(message())).kind, 'sent')
   t.mock.timers.tick(1000)
   assert.equal(signal?.aborted, false)
+})
+
+test('a verification SMS goes out with its real text; once its verification ended, not at all', async () => {
+  let state: 'open' | 'closed' = 'open'
+  const { a, run } = setup({
+    reveal: (verificationId, messageId) =>
+      Promise.resolve(
+        state === 'closed'
+          ? { kind: 'closed' as const }
+          : { kind: 'text' as const, text: `Your code is 482913 (${verificationId}/${messageId})` },
+      ),
+  })
+  const m = message({
+    body: 'Your code is ******',
+    metadata: JSON.stringify({ verificationId: 'ver_1' }),
+  })
+  const sent = await run(m)
+  assert.equal(sent.kind, 'sent')
+  assert.equal(a.sent[0]?.body, `Your code is 482913 (ver_1/${m.id})`, 'the real text, opened now')
+
+  state = 'closed' // approved, expired, locked, or replaced by a re-send with a new code
+  const late = await run(message({ body: 'Your code is ******', metadata: m.metadata }))
+  assert.equal(late.kind, 'final')
+  assert.ok(late.kind === 'final' && late.status === 'expired')
+  assert.equal(a.sent.length, 1, 'no provider call for an ended verification')
 })
