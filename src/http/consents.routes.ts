@@ -6,6 +6,7 @@ import { parsePhone } from '../domain/messages/phone.js'
 import { parseSender } from '../domain/messages/sender.js'
 import type { ConsentHistoryEntry } from '../store/consent.repo.js'
 import type { AppContext } from './context.js'
+import { serialCursor } from './serial-cursor.js'
 
 const NO_NUL = '^[^\\u0000]*$'
 const Time = Type.String({ format: 'date-time' })
@@ -284,12 +285,7 @@ export function consentRoutes(
     async (req) => {
       const q = req.query
       const limit = q.limit ?? 50
-      let beforeId: number | undefined
-      if (q.cursor !== undefined) {
-        const raw = Buffer.from(q.cursor, 'base64url').toString('utf8')
-        if (!/^c[1-9][0-9]{0,15}$/.test(raw)) throw new AppError(errors.invalid_cursor)
-        beforeId = Number(raw.slice(1))
-      }
+      const beforeId = serialCursor.decode(q.cursor, 'c')
       const found = await ctx.store.listOptedOut({
         scope: q.scope === undefined ? undefined : parseScope(q.scope),
         beforeId,
@@ -299,8 +295,7 @@ export function consentRoutes(
       const last = page[page.length - 1]
       return {
         data: page.map((s) => ({ phone: s.phone, scope: s.scope, since: iso(s.since) })),
-        nextCursor:
-          found.length > limit && last ? Buffer.from(`c${last.id}`).toString('base64url') : null,
+        nextCursor: serialCursor.next(last, found.length > limit, 'c'),
       }
     },
   )

@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { AppError, errors } from '../domain/errors.js'
 import { listVerificationBlocks } from '../store/verify-guard.js'
 import type { AppContext } from './context.js'
+import { serialCursor } from './serial-cursor.js'
 
 const VerificationBlock = Type.Object(
   {
@@ -71,12 +71,7 @@ export function verifyBlockRoutes(app: FastifyInstance, ctx: Pick<AppContext, 's
     async (req) => {
       const q = req.query
       const limit = q.limit ?? 50
-      let beforeId: number | undefined
-      if (q.cursor !== undefined) {
-        const raw = Buffer.from(q.cursor, 'base64url').toString('utf8')
-        if (!/^b[1-9][0-9]{0,15}$/.test(raw)) throw new AppError(errors.invalid_cursor)
-        beforeId = Number(raw.slice(1))
-      }
+      const beforeId = serialCursor.decode(q.cursor, 'b')
       const now = ctx.now()
       const found = await listVerificationBlocks(ctx.store.db.kysely, {
         status: q.status ?? 'active',
@@ -97,8 +92,7 @@ export function verifyBlockRoutes(app: FastifyInstance, ctx: Pick<AppContext, 's
           until: iso(b.until),
           active: b.until > now,
         })),
-        nextCursor:
-          found.length > limit && last ? Buffer.from(`b${last.id}`).toString('base64url') : null,
+        nextCursor: serialCursor.next(last, found.length > limit, 'b'),
       }
     },
   )
