@@ -96,6 +96,8 @@ export interface Config {
   /** The simulator's own numbers (SIMULATOR_NUMBERS): its default sender is the first. */
   readonly simulatorNumbers: readonly string[]
   readonly idempotencyTtlHours: number
+  /** Dashboard sessions end this long after sign-in (docs/dashboard-auth.md). */
+  readonly sessionTtlHours: number
   /** The Verify API (docs/verify.md). */
   readonly verify: {
     /** A re-send while a verification is pending draws a new code (default: the same one). */
@@ -388,6 +390,7 @@ export function loadConfig(env: Source = process.env, overrides: Source = {}): C
     },
     simulatorNumbers,
     idempotencyTtlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 24),
+    sessionTtlHours: r.int('SESSION_TTL_HOURS', 12, 1, 24 * 366),
     verify: {
       newCodeOnResend: r.bool('VERIFY_NEW_CODE_ON_RESEND', false),
       lockMinutes: r.int('VERIFY_LOCK_MINUTES', 10, 1, 1440),

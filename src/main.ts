@@ -1,3 +1,4 @@
+import { createUser } from './usecases/users.js'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { HEALTH_SNAPSHOT_MS, startBackground, type Background } from './background.js'
@@ -49,6 +50,11 @@ export interface Switchboard {
    * webhook signing secret, printed beside it.
    */
   readonly firstStart: { readonly adminKey: string; readonly webhookSecret: string } | undefined
+  /**
+   * On first start with no dashboard users: the `admin` user created then and its generated
+   * password, printed once beside the first API key.
+   */
+  readonly firstUser: { readonly email: string; readonly password: string } | undefined
   readonly app: Awaited<ReturnType<typeof buildApp>> | undefined
   readonly sendWorker: SendWorker | undefined
   /** Graceful stop: stop intake, finish or release in-flight work, close the database. */
@@ -196,6 +202,7 @@ export async function startSwitchboard(
   await checkWebhookEndpoints(config, { warn: (message) => logger.warn(message) })
   const writeLock = new WriteLock()
   let firstStart: Switchboard['firstStart']
+  let firstUser: Switchboard['firstUser']
   const store = await openStore(config, writeLock, async (boot) => {
     await boot.db.migrate()
     // The key phone numbers are hashed under (erasure, audit): made once, never rotated.
@@ -221,6 +228,11 @@ export async function startSwitchboard(
       const adminKey = (await createApiKey({ store: boot, now }, 'admin (first start)', ['admin']))
         .key
       firstStart = { adminKey, webhookSecret }
+    }
+    if ((await boot.users.count()) === 0) {
+      // Another process starting at the same time may win the e-mail: then it prints.
+      const created = await createUser({ store: boot, now }, 'admin', 'admin')
+      if (created) firstUser = { email: created.row.email, password: created.password }
     }
   })
 
@@ -365,6 +377,7 @@ export async function startSwitchboard(
     providers,
     url,
     firstStart,
+    firstUser,
     app,
     sendWorker: background?.sendWorker,
     stop,

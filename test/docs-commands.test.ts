@@ -15,7 +15,7 @@ const docs = [
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),
 ]
-const COMMANDS = 'start|migrate|keys|webhooks|providers|send|messages|simulator|privacy|help'
+const COMMANDS = 'start|migrate|keys|users|webhooks|providers|send|messages|simulator|privacy|help'
 const BARE = new RegExp(`(?<!npx )\\bswitchboard (?:${COMMANDS})\\b`)
 
 test('CLI examples in the docs run from a clone (npx switchboard ...)', () => {

@@ -6,6 +6,7 @@ import { runPrivacy } from './privacy.command.js'
 import { runProviders } from './providers.command.js'
 import { runMigrate, runStart } from './server.command.js'
 import { runSimulator } from './simulator.command.js'
+import { runUsers } from './users.command.js'
 import { runWebhooks } from './webhooks.command.js'
 
 const USAGE = `switchboard <command> [options]
@@ -16,6 +17,9 @@ Commands:
   keys create --name N [--scopes a,b]     create an API key (printed once)
   keys list                               list API keys
   keys revoke <id>                        revoke an API key
+  users create --email E --role R         create a dashboard user (admin, agent or viewer);
+                                          the password is read from standard input, or
+                                          generated and printed when none is given
   webhooks secret                         print the secret that signs statusCallback webhooks
   webhooks rotate [--overlap SECONDS]     new secret; the old one also signs during the overlap
   webhooks endpoints                      configured webhook endpoints, active and removed
@@ -42,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runMigrate(loadConfig())
       case 'keys':
         return await runKeys(loadConfig(), rest)
+      case 'users':
+        return await runUsers(loadConfig(), rest)
       case 'webhooks':
         return await runWebhooks(loadConfig(), rest)
       case 'providers':

@@ -41,6 +41,18 @@ export async function runStart(args: string[]): Promise<number> {
       ].join('\n'),
     )
   }
+  if (sb.firstUser) {
+    process.stdout.write(
+      [
+        '  No dashboard users existed, so one was created. Its password is shown only this once:',
+        '',
+        `Dashboard user: ${sb.firstUser.email}`,
+        `Dashboard password: ${sb.firstUser.password}`,
+        '',
+        '',
+      ].join('\n'),
+    )
+  }
   const onSignal = createStopSignalHandler({
     stop: () => sb.stop(),
     logger: sb.logger,

@@ -24,6 +24,16 @@ export const errors = {
     'The Idempotency-Key header must be 1 to 255 printable ASCII characters',
   ),
   unauthorized: defineError('unauthorized', 401, 'A valid API key is required'),
+  invalid_credentials: defineError(
+    'invalid_credentials',
+    401,
+    'The e-mail address or the password is wrong',
+  ),
+  csrf_token_invalid: defineError(
+    'csrf_token_invalid',
+    403,
+    'A request signed in with a session cookie needs its X-CSRF-Token header',
+  ),
   insufficient_scope: defineError(
     'insufficient_scope',
     403,
@@ -148,6 +158,11 @@ export const errors = {
   ),
   invalid_cursor: defineError('invalid_cursor', 422, 'The pagination cursor is invalid'),
   rate_limited: defineError('rate_limited', 429, 'Too many requests'),
+  too_many_login_attempts: defineError(
+    'too_many_login_attempts',
+    429,
+    'Too many failed sign-in attempts; try again later',
+  ),
   verification_rate_limited: defineError(
     'verification_rate_limited',
     429,

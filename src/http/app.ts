@@ -3,6 +3,7 @@ import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { AppError, errors } from '../domain/errors.js'
 import { registerAccessControl } from './access.js'
+import { authRoutes, userRoutes } from './auth.routes.js'
 import { createAppContext, type AppDeps } from './context.js'
 import { sendClientError, sendError } from './error-handler.js'
 import { consentRoutes, consentSchemas } from './consents.routes.js'
@@ -111,6 +112,7 @@ export async function buildApp(deps: AppDeps) {
   registerIdempotency(app, ctx)
 
   healthRoutes(app, ctx)
+  authRoutes(app, ctx)
   await app.register(
     async (v1) => {
       messageRoutes(v1, ctx)
@@ -125,6 +127,7 @@ export async function buildApp(deps: AppDeps) {
       templateRoutes(v1, ctx)
       verifyBlockRoutes(v1, ctx)
       verifyRoutes(v1, ctx)
+      userRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

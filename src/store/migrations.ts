@@ -594,5 +594,32 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute()
       },
     },
+    '0015_users': {
+      async up(db: Kysely<unknown>) {
+        // Dashboard users (docs/dashboard-auth.md): e-mail lower-cased, scrypt hash with its
+        // parameters and salt in the string.
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('email', 'text', (c) => c.notNull().unique())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('disabled_at', big)
+          .execute()
+        // Sessions by the SHA-256 hash of their cookie token; the token is never stored.
+        await db.schema
+          .createTable('sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('csrf_token', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('expires_at', big, (c) => c.notNull())
+          .addColumn('revoked_at', big)
+          .addColumn('last_seen_at', big, (c) => c.notNull())
+          .execute()
+        await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute()
+      },
+    },
   }
 }

@@ -175,6 +175,31 @@ export interface Database {
   templates: TemplateRow
   template_versions: TemplateVersionRow
   verification_refusals: VerificationRefusalRow
+  users: UserRow
+  sessions: SessionRow
+}
+
+/** A dashboard user (migration 0015_users). */
+export interface UserRow {
+  id: string
+  /** Lower-cased; unique. */
+  email: string
+  role: string
+  /** `scrypt$N$r$p$salt$hash` (base64url salt and hash). */
+  password_hash: string
+  created_at: number
+  disabled_at: number | null
+}
+
+/** A dashboard session; `id` is the SHA-256 hash (hex) of the cookie token. */
+export interface SessionRow {
+  id: string
+  user_id: string
+  csrf_token: string
+  created_at: number
+  expires_at: number
+  revoked_at: number | null
+  last_seen_at: number
 }
 
 /** A message template (migration 0012_templates). */

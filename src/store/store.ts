@@ -1,3 +1,4 @@
+import { UserRepo } from './user.repo.js'
 import { VerifyRepo } from './verify.repo.js'
 import { sql, type Selectable } from 'kysely'
 import type { Db } from './db.js'
@@ -67,6 +68,7 @@ export class Store {
   readonly audit: AuditRepo
   readonly templates: TemplateRepo
   readonly verify: VerifyRepo
+  readonly users: UserRepo
 
   constructor(
     readonly db: Db,
@@ -84,6 +86,7 @@ export class Store {
     this.conversations = new ConversationRepo(db)
     this.audit = new AuditRepo(db.kysely, this.privacy)
     this.templates = new TemplateRepo(db.kysely, db.exec)
+    this.users = new UserRepo(db.kysely)
   }
 
   get dialect(): Db['dialect'] {

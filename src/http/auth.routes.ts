@@ -1,0 +1,127 @@
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, errors } from '../domain/errors.js'
+import type { UserRow } from '../store/schema.js'
+import { login, LoginLimiter } from '../usecases/users.js'
+import { SESSION_COOKIE } from './auth.js'
+import type { AppContext } from './context.js'
+import { IdParams } from './schemas.js'
+
+const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 320 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+)
+type LoginBody = Static<typeof LoginBody>
+
+const SessionView = Type.Object({
+  user: Type.Object({ email: Type.String(), role: Type.String() }),
+  csrfToken: Type.String(),
+})
+
+const userView = (u: UserRow) => ({ email: u.email, role: u.role })
+
+/** `Secure` when the request came over HTTPS or the server's public URL is https. */
+function cookie(
+  req: FastifyRequest,
+  ctx: Pick<AppContext, 'config'>,
+  value: string,
+  maxAge: number,
+) {
+  const secure = req.protocol === 'https' || ctx.config.publicUrl.startsWith('https:')
+  return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`
+}
+
+function clearCookie(req: FastifyRequest, reply: FastifyReply, ctx: Pick<AppContext, 'config'>) {
+  void reply.header('set-cookie', cookie(req, ctx, '', 0))
+}
+
+/**
+ * The dashboard's sign-in (docs/dashboard-auth.md): outside /v1, since programs use API keys.
+ * These routes declare no scope; each checks the session itself.
+ */
+export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const limiter = new LoginLimiter()
+  const ttlMs = ctx.config.sessionTtlHours * 3_600_000
+
+  app.post<{ Body: LoginBody }>(
+    '/auth/login',
+    {
+      schema: {
+        summary: 'Sign in to the dashboard: sets the sb_session cookie',
+        tags: ['dashboard'],
+        body: LoginBody,
+        response: { 200: SessionView },
+      },
+    },
+    async (req, reply) => {
+      const s = await login(
+        { store: ctx.store, now: ctx.now, limiter, ttlMs },
+        { email: req.body.email, password: req.body.password, ip: req.ip },
+      )
+      void reply.header('set-cookie', cookie(req, ctx, s.token, Math.floor(ttlMs / 1000)))
+      void reply.header('cache-control', 'no-store')
+      return { user: userView(s.user), csrfToken: s.csrfToken }
+    },
+  )
+
+  app.get(
+    '/auth/session',
+    {
+      schema: {
+        summary: 'The signed-in user and the session CSRF token',
+        tags: ['dashboard'],
+        response: { 200: SessionView },
+      },
+    },
+    async (req, reply) => {
+      const found = await ctx.auth.session(req)
+      if (!found) throw new AppError(errors.unauthorized)
+      void reply.header('cache-control', 'no-store')
+      return { user: userView(found.user), csrfToken: found.session.csrf_token }
+    },
+  )
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        summary: 'Sign out: revokes the session (needs X-CSRF-Token)',
+        tags: ['dashboard'],
+        response: { 204: Type.Null() },
+      },
+    },
+    async (req, reply) => {
+      const found = await ctx.auth.session(req)
+      if (found) {
+        ctx.auth.checkCsrf(req, found.session)
+        await ctx.store.users.revokeSession(found.session.id, ctx.now())
+      }
+      clearCookie(req, reply, ctx)
+      return reply.code(204).send()
+    },
+  )
+}
+
+/** `DELETE /v1/users/{id}/sessions` (admin): signs a user out everywhere. */
+export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.delete<{ Params: IdParams }>(
+    '/users/:id/sessions',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Revoke every session of a dashboard user',
+        tags: ['dashboard'],
+        params: IdParams,
+        response: { 200: Type.Object({ revoked: Type.Integer() }) },
+      },
+    },
+    async (req) => {
+      const user = await ctx.store.users.byId(req.params.id)
+      if (!user) throw new AppError(errors.not_found, { id: req.params.id })
+      return { revoked: await ctx.store.users.revokeUserSessions(user.id, ctx.now()) }
+    },
+  )
+}
