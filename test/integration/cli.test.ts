@@ -40,7 +40,7 @@ describe('switchboard CLI', () => {
       server?.stdout?.on('data', (c: Buffer) => {
         out += c.toString()
         const m = /sb_live_[0-9A-Za-z]{38}/.exec(out)
-        if (m && /whsec_\S+/.test(out)) {
+        if (m && /whsec_\S+/.test(out) && /Dashboard password: \S+\n/.test(out)) {
           clearTimeout(timer)
           startOutput = out
           resolve(m[0])
@@ -97,6 +97,41 @@ describe('switchboard CLI', () => {
     assert.equal(configured.status, 1)
     assert.match(configured.stderr, /WEBHOOK_SECRET is set/)
     assert.match(cli(['webhooks', 'endpoints']).stdout, /No webhook endpoints/)
+  })
+
+  test('first start prints the dashboard admin user; users create reads or generates a password', async () => {
+    const password = /^Dashboard password: (\S+)$/m.exec(startOutput)?.[1]
+    assert.match(startOutput, /^Dashboard user: admin$/m)
+    assert.ok(password)
+    const login = (email: string, pw: string) =>
+      fetch(`${env.SWITCHBOARD_URL}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: pw }),
+      })
+    const admin = await login('admin', password)
+    assert.equal(admin.status, 200)
+    assert.deepEqual(((await admin.json()) as { user: unknown }).user, {
+      email: 'admin',
+      role: 'admin',
+    })
+    const piped = spawnSync(
+      process.execPath,
+      [...CLI, 'users', 'create', '--email', 'Agent@Example.com', '--role', 'agent'],
+      { env, encoding: 'utf8', timeout: 60_000, input: 'correct horse battery\n' },
+    )
+    assert.equal(piped.status, 0, piped.stderr)
+    assert.doesNotMatch(piped.stdout, /password/i)
+    assert.equal((await login('agent@example.com', 'correct horse battery')).status, 200)
+    const generated = cli(['users', 'create', '--email', 'v@example.com', '--role', 'viewer'])
+    assert.equal(generated.status, 0, generated.stderr)
+    const pw = /Generated password \(shown only once\): (\S+)/.exec(generated.stdout)?.[1]
+    assert.ok(pw)
+    assert.equal((await login('v@example.com', pw)).status, 200)
+    assert.equal(cli(['users', 'create', '--email', 'v@example.com', '--role', 'viewer']).status, 1)
+    assert.equal(cli(['users', 'create', '--email', 'x@example.com', '--role', 'root']).status, 2)
+    // The first-start user is not created again on a later start (it exists).
+    assert.equal((startOutput.match(/Dashboard user:/g) ?? []).length, 1)
   })
 
   test('send and messages show go through the API', async () => {
