@@ -40,7 +40,8 @@ function clearCookie(req: FastifyRequest, reply: FastifyReply, ctx: Pick<AppCont
 
 /**
  * The dashboard's sign-in (docs/dashboard-auth.md): outside /v1, since programs use API keys.
- * These routes declare no scope; each checks the session itself.
+ * These routes declare no scope; each checks the session itself. They are left out of the
+ * OpenAPI document (a program has no use for them; docs/dashboard-auth.md describes them).
  */
 export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
   const limiter = new LoginLimiter()
@@ -51,6 +52,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       schema: {
         summary: 'Sign in to the dashboard: sets the sb_session cookie',
+        hide: true,
         tags: ['dashboard'],
         body: LoginBody,
         response: { 200: SessionView },
@@ -72,6 +74,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       schema: {
         summary: 'The signed-in user and the session CSRF token',
+        hide: true,
         tags: ['dashboard'],
         response: { 200: SessionView },
       },
@@ -89,6 +92,7 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       schema: {
         summary: 'Sign out: revokes the session (needs X-CSRF-Token)',
+        hide: true,
         tags: ['dashboard'],
         response: { 204: Type.Null() },
       },
@@ -115,7 +119,12 @@ export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
         summary: 'Revoke every session of a dashboard user',
         tags: ['dashboard'],
         params: IdParams,
-        response: { 200: Type.Object({ revoked: Type.Integer() }) },
+        response: {
+          200: Type.Object(
+            { revoked: Type.Integer() },
+            { description: 'How many live sessions were revoked' },
+          ),
+        },
       },
     },
     async (req) => {
