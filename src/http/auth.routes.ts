@@ -23,6 +23,11 @@ const SessionView = Type.Object({
 
 const userView = (u: UserRow) => ({ email: u.email, role: u.role })
 
+/** Cookies are `Secure` when the request came over HTTPS or the public URL is https. */
+export function isSecure(protocol: string, publicUrl: string): boolean {
+  return protocol === 'https' || publicUrl.startsWith('https:')
+}
+
 /** `Secure` when the request came over HTTPS or the server's public URL is https. */
 function cookie(
   req: FastifyRequest,
@@ -30,7 +35,7 @@ function cookie(
   value: string,
   maxAge: number,
 ) {
-  const secure = req.protocol === 'https' || ctx.config.publicUrl.startsWith('https:')
+  const secure = isSecure(req.protocol, ctx.config.publicUrl)
   return `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure ? '; Secure' : ''}`
 }
 

@@ -210,6 +210,28 @@ describe('dashboard sign-in and sessions', () => {
     assert.equal(me.statusCode, 401)
   })
 
+  test('a disabled user cannot sign in, and its sessions stop working', async () => {
+    await createUser(
+      { store: t.sb.store, now: () => clock },
+      'gone@example.com',
+      'agent',
+      'pw-gone-1',
+    )
+    const res = await login('gone@example.com', 'pw-gone-1')
+    assert.equal(res.statusCode, 200)
+    const cookie = String(res.headers['set-cookie']).split(';')[0]!
+    await t.sb.store.db.kysely
+      .updateTable('users')
+      .set({ disabled_at: clock })
+      .where('email', '=', 'gone@example.com')
+      .execute()
+    const refused = await login('gone@example.com', 'pw-gone-1')
+    assert.equal(refused.statusCode, 401)
+    assert.equal(refused.json<{ error: { code: string } }>().error.code, 'invalid_credentials')
+    const me = await t.inject({ method: 'GET', url: '/auth/session', headers: { cookie } })
+    assert.equal(me.statusCode, 401)
+  })
+
   test('10 failed sign-ins per e-mail or per client IP answer 429 with Retry-After', async () => {
     // Per e-mail, from many IPs: the right password is refused too while blocked.
     for (let i = 0; i < 10; i++) {
