@@ -11,7 +11,10 @@ declare module 'fastify' {
     scope?: Scope
   }
   interface FastifyRequest {
-    /** The authenticated API key (routes with a scope only). */
+    /**
+     * The authenticated API key, or the user (`usr_...`) of a dashboard session (routes with a
+     * scope only).
+     */
     apiKeyId: string
   }
 }
@@ -22,8 +25,8 @@ const PROTECTED_PREFIX = '/v1/'
 /**
  * Authentication and scopes, enforced by one hook for every route that declares a scope. It
  * runs on `onRequest`, before the body is parsed and before any validation, so a request
- * without a valid key learns nothing about the route (401), and one without the scope
- * nothing more than that (403).
+ * without a valid key (or session cookie) learns nothing about the route (401), and one without
+ * the scope (or, in a session, the CSRF token) nothing more than that (403).
  */
 export function registerAccessControl(app: FastifyInstance, ctx: AppContext): void {
   app.decorateRequest('apiKeyId', '')
