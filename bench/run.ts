@@ -32,7 +32,7 @@ import { cpuSeconds, REPO_ROOT, stopAll } from './lib/proc.js'
 import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
 import { startFakeProvider, worstSecond } from '../test/support/fake-provider.js'
-import { paced } from './lib/paced.js'
+import { paced, type PacedFigures } from './lib/paced.js'
 import { freePort, TWILIO_BENCH, TwilioFakeServer, twilioSwitchboardEnv } from './lib/twilio.js'
 
 const PARTS = [
@@ -160,19 +160,8 @@ const TARGETS = {
 
 // ---------------------------------------------------------------------------------------------
 
-interface HttpFigures {
-  /** Mean of autocannon's per-second request counts. */
-  reqPerSec: number
-  p50Ms: number
-  p99Ms: number
-  meanMs: number
-  ok: number
-  non2xx: number
-  errors: number
-  timeouts: number
-  durationS: number
-  statusCodes: Record<string, number>
-}
+/** One HTTP load's figures, from autocannon (`figures`) or a paced run (`paced`). */
+type HttpFigures = PacedFigures
 
 interface Check {
   figure: string

@@ -10,8 +10,9 @@ export interface PacedRequest {
   readonly body?: string
 }
 
-/** What a paced run measured (the shape of the bench's HTTP figures). */
+/** What an HTTP load measured: the bench's figures for autocannon and paced runs alike. */
 export interface PacedFigures {
+  /** Requests answered per second (autocannon: the mean of its per-second counts). */
   reqPerSec: number
   p50Ms: number
   p99Ms: number
