@@ -1,5 +1,6 @@
 // Runs the test suites with node:test through tsx. Node 20's --test does not expand globs,
-// so the files are listed here. Usage: node test/run.mjs unit|integration|all
+// so the files are listed here. Usage: node test/run.mjs unit|integration|browser|all [filter...]
+// The browser suite builds the dashboard (dist/web) first and drives Chromium (test/browser).
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -33,7 +34,10 @@ if (which === 'unit' || which === 'all') {
   failed |= run(
     pick([
       ...find('src', (p) => p.endsWith('.test.ts')),
-      ...find('test', (p) => p.endsWith('.test.ts') && !p.includes('integration')),
+      ...find(
+        'test',
+        (p) => p.endsWith('.test.ts') && !p.includes('integration') && !p.includes('browser'),
+      ),
     ]),
   )
 }
@@ -43,5 +47,16 @@ if (which === 'integration' || which === 'all') {
     console.log(`\n# integration suite on ${db}\n`)
     failed |= run(files, { TEST_DB: db })
   }
+}
+if (which === 'browser' || which === 'all') {
+  console.log('\n# browser suite (dashboard in Chromium)\n')
+  const build = spawnSync(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts'],
+    { stdio: 'inherit' },
+  )
+  if (build.status !== 0) failed |= 1
+  else
+    failed |= run(pick(find('test/browser', (p) => p.endsWith('.test.ts'))), { TEST_DB: 'sqlite' })
 }
 process.exit(failed ? 1 : 0)

@@ -184,6 +184,11 @@ export const errors = {
     503,
     'The service is shutting down or not ready',
   ),
+  dashboard_not_built: defineError(
+    'dashboard_not_built',
+    503,
+    'The dashboard is not built: run npm run build (npm start does it)',
+  ),
 } as const
 
 export type ErrorCode = keyof typeof errors

@@ -7,6 +7,7 @@ import { authRoutes, userRoutes } from './auth.routes.js'
 import { createAppContext, type AppDeps } from './context.js'
 import { sendClientError, sendError } from './error-handler.js'
 import { consentRoutes, consentSchemas } from './consents.routes.js'
+import { registerDashboard } from './dashboard.js'
 import { verifyRoutes, verifySchemas } from './verify.routes.js'
 import { conversationRoutes, conversationSchemas } from './conversations.routes.js'
 import { eventRoutes } from './events.routes.js'
@@ -93,7 +94,9 @@ export async function buildApp(deps: AppDeps) {
   for (const schema of allSchemas()) app.addSchema(schema)
   await registerOpenApi(app)
 
+  const dashboardPage = registerDashboard(app)
   app.setNotFoundHandler((req, reply) => {
+    if (dashboardPage(req, reply)) return
     void reply.code(404).send({
       error: {
         code: errors.route_not_found.code,

@@ -17,8 +17,8 @@ const LoginBody = Type.Object(
 type LoginBody = Static<typeof LoginBody>
 
 const SessionView = Type.Object({
-  user: Type.Object({ email: Type.String(), role: Type.String() }),
-  csrfToken: Type.String(),
+  user: Type.Union([Type.Object({ email: Type.String(), role: Type.String() }), Type.Null()]),
+  csrfToken: Type.Union([Type.String(), Type.Null()]),
 })
 
 const userView = (u: UserRow) => ({ email: u.email, role: u.role })
@@ -86,8 +86,9 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (req, reply) => {
       const found = await ctx.auth.session(req)
-      if (!found) throw new AppError(errors.unauthorized)
       void reply.header('cache-control', 'no-store')
+      // No live session is an answer, not an error: the dashboard asks on every load.
+      if (!found) return { user: null, csrfToken: null }
       return { user: userView(found.user), csrfToken: found.session.csrf_token }
     },
   )
