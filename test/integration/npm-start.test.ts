@@ -1,6 +1,6 @@
 // Risk covered: a process manager or a terminal stopping `npm start` (the README's way to run
 // Switchboard) leaves the server running as an orphan that holds the port, or kills it
-// without the graceful drain.
+// without the graceful drain; `npm start` serves no dashboard.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
@@ -61,6 +61,19 @@ async function waitHealthy(url: string, exited: () => boolean, output: () => str
   throw new Error(`npm start did not answer /healthz in ${START_TIMEOUT_MS} ms:\n${output()}`)
 }
 
+/** `npm start` built the dashboard too: `/` answers the app and its hashed script. */
+async function assertServesDashboard(url: string) {
+  const page = await request(`${url}/`, { headers: { accept: 'text/html' } })
+  assert.equal(page.statusCode, 200)
+  const html = await page.body.text()
+  const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1]
+  assert.ok(script, `the dashboard's index.html names its script:\n${html}`)
+  const js = await request(`${url}${script}`)
+  await js.body.dump()
+  assert.equal(js.statusCode, 200)
+  assert.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable')
+}
+
 const cases = [
   // docker stop, systemd with KillMode=process, a supervisor: the signal goes to npm alone.
   { name: 'SIGTERM to npm (a process manager)', signal: 'SIGTERM', target: 'npm' },
@@ -98,6 +111,7 @@ describe('npm start', () => {
           () => npm.exitCode !== null || npm.signalCode !== null,
           () => output,
         )
+        if (c.target === 'npm') await assertServesDashboard(url)
         const signalledAt = Date.now()
         process.kill(c.target === 'npm' ? pgid : -pgid, c.signal)
         const bound = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_BOUND_MS))
