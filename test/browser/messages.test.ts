@@ -95,7 +95,7 @@ describe('Messages pages', () => {
     const page = await rig.signedIn('agent')
     await open(page, '/messages')
     await page.getByLabel('Template', { exact: true }).selectOption('order_shipped')
-    await page.getByLabel(/^first_name/).fill('Ana')
+    await page.getByLabel('first_name', { exact: true }).fill('Ana')
     await page
       .getByTestId('template-preview')
       .filter({ hasText: 'Hi Ana, your order shipped.' })

@@ -5,6 +5,7 @@ import { api, type Page } from '../../api'
 import { SegmentCounter } from '../../components/SegmentCounter'
 import { ErrorBox, StatusBadge } from '../../components/ui'
 import { useCanWrite } from '../../session'
+import { Field } from './Field'
 import type { Message } from './types'
 
 interface TemplateSummary {
@@ -138,40 +139,45 @@ export function Compose() {
         <fieldset disabled={!canWrite || send.isPending} className="stack plain">
           <legend className="visually-hidden">New message</legend>
           <div className="row">
-            <label>
-              To
-              <input
-                type="tel"
-                autoComplete="off"
-                required
-                placeholder="+14155550100"
-                value={to}
-                onChange={(e) => setTo(e.target.value)}
-              />
-            </label>
-            <label>
-              Type
-              <select
-                value={type}
-                onChange={(e) => setType(e.target.value as 'transactional' | 'marketing')}
-              >
-                <option value="transactional">transactional</option>
-                <option value="marketing">marketing (needs consent)</option>
-              </select>
-            </label>
-            <label>
-              Template
-              <select value={template} onChange={(e) => pickTemplate(e.target.value)}>
-                <option value="">None: write the text</option>
-                {(templates.data?.data ?? [])
-                  .filter((t) => !t.archived)
-                  .map((t) => (
-                    <option key={t.name} value={t.name}>
-                      {t.name}
-                    </option>
-                  ))}
-              </select>
-            </label>
+            <Field label="To">
+              {(id) => (
+                <input
+                  id={id}
+                  type="tel"
+                  autoComplete="off"
+                  required
+                  placeholder="+14155550100"
+                  value={to}
+                  onChange={(e) => setTo(e.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="Type">
+              {(id) => (
+                <select
+                  id={id}
+                  value={type}
+                  onChange={(e) => setType(e.target.value as 'transactional' | 'marketing')}
+                >
+                  <option value="transactional">transactional</option>
+                  <option value="marketing">marketing (needs consent)</option>
+                </select>
+              )}
+            </Field>
+            <Field label="Template">
+              {(id) => (
+                <select id={id} value={template} onChange={(e) => pickTemplate(e.target.value)}>
+                  <option value="">None: write the text</option>
+                  {(templates.data?.data ?? [])
+                    .filter((t) => !t.archived)
+                    .map((t) => (
+                      <option key={t.name} value={t.name}>
+                        {t.name}
+                      </option>
+                    ))}
+                </select>
+              )}
+            </Field>
           </div>
           {templates.isError ? (
             <ErrorBox error={templates.error} title="Templates could not be read" />
@@ -179,15 +185,17 @@ export function Compose() {
 
           {template === '' ? (
             <div className="stack tight">
-              <label>
-                Message
-                <textarea
-                  required
-                  value={body}
-                  onChange={(e) => setBody(e.target.value)}
-                  aria-describedby={`${ids}-counter`}
-                />
-              </label>
+              <Field label="Message">
+                {(id) => (
+                  <textarea
+                    id={id}
+                    required
+                    value={body}
+                    onChange={(e) => setBody(e.target.value)}
+                    aria-describedby={`${ids}-counter`}
+                  />
+                )}
+              </Field>
               <SegmentCounter body={body} id={`${ids}-counter`} />
             </div>
           ) : (
@@ -241,42 +249,45 @@ function TemplateFields(props: {
             if (d.type === 'currency')
               return (
                 <div className="row" key={name}>
-                  <label>
-                    {`${name} amount`}
-                    <input
-                      type="number"
-                      step="any"
-                      value={inputs[`${name}.amount`] ?? ''}
-                      onChange={(e) => setInput(`${name}.amount`, e.target.value)}
-                    />
-                  </label>
-                  <label>
-                    {`${name} currency`}
-                    <input
-                      maxLength={3}
-                      size={4}
-                      placeholder="USD"
-                      value={inputs[`${name}.currency`] ?? ''}
-                      onChange={(e) => setInput(`${name}.currency`, e.target.value)}
-                    />
-                  </label>
+                  <Field label={`${name} amount`}>
+                    {(id) => (
+                      <input
+                        id={id}
+                        type="number"
+                        step="any"
+                        value={inputs[`${name}.amount`] ?? ''}
+                        onChange={(e) => setInput(`${name}.amount`, e.target.value)}
+                      />
+                    )}
+                  </Field>
+                  <Field label={`${name} currency`}>
+                    {(id) => (
+                      <input
+                        id={id}
+                        maxLength={3}
+                        size={4}
+                        placeholder="USD"
+                        value={inputs[`${name}.currency`] ?? ''}
+                        onChange={(e) => setInput(`${name}.currency`, e.target.value)}
+                      />
+                    )}
+                  </Field>
                 </div>
               )
             return (
-              <label key={name}>
-                {name}
-                <span className="muted hint">
-                  {d.type}
-                  {hint}
-                </span>
-                <input
-                  type={d.type === 'number' ? 'number' : 'text'}
-                  step={d.type === 'number' ? 'any' : undefined}
-                  placeholder={d.type === 'date' ? '2026-03-05' : undefined}
-                  value={inputs[name] ?? ''}
-                  onChange={(e) => setInput(name, e.target.value)}
-                />
-              </label>
+              <Field key={name} label={name} hint={`${d.type}${hint}`}>
+                {(id, hintId) => (
+                  <input
+                    id={id}
+                    type={d.type === 'number' ? 'number' : 'text'}
+                    step={d.type === 'number' ? 'any' : undefined}
+                    placeholder={d.type === 'date' ? '2026-03-05' : undefined}
+                    value={inputs[name] ?? ''}
+                    onChange={(e) => setInput(name, e.target.value)}
+                    aria-describedby={hintId}
+                  />
+                )}
+              </Field>
             )
           })}
         </fieldset>

@@ -4,6 +4,7 @@ import { Link, useSearchParams } from 'wouter'
 import { api, type Page } from '../../api'
 import { Empty, ErrorBox, formatTime, Loading, PageHeader, StatusBadge } from '../../components/ui'
 import { Compose } from './Compose'
+import { Field } from './Field'
 import './messages.css'
 import { STATUSES, type Message } from './types'
 
@@ -95,67 +96,79 @@ function MessageLog() {
     <section aria-labelledby="log-title" className="stack">
       <h2 id="log-title">Message log</h2>
       <form className="panel row msg-filters" onSubmit={onSubmit} aria-label="Log filters">
-        <label>
-          Status
-          <select value={draft.status} onChange={(e) => apply(setNow('status', e.target.value))}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Direction
-          <select
-            value={draft.direction}
-            onChange={(e) => apply(setNow('direction', e.target.value))}
-          >
-            <option value="">Both</option>
-            <option value="outbound">Outbound (sent)</option>
-            <option value="inbound">Inbound (received)</option>
-          </select>
-        </label>
-        <label>
-          Number
-          <input
-            type="search"
-            inputMode="tel"
-            placeholder="+14155550100"
-            value={draft.number}
-            onChange={(e) => setNow('number', e.target.value)}
-            aria-describedby="number-hint"
-          />
-          <span id="number-hint" className="muted hint">
-            Sent to it or received from it
-          </span>
-        </label>
-        <label>
-          Provider
-          <input
-            type="search"
-            placeholder="simulator"
-            value={draft.provider}
-            onChange={(e) => setNow('provider', e.target.value)}
-          />
-        </label>
-        <label>
-          Created after
-          <input
-            type="datetime-local"
-            value={toLocalInput(draft.createdAfter)}
-            onChange={(e) => setNow('createdAfter', fromLocalInput(e.target.value))}
-          />
-        </label>
-        <label>
-          Created before
-          <input
-            type="datetime-local"
-            value={toLocalInput(draft.createdBefore)}
-            onChange={(e) => setNow('createdBefore', fromLocalInput(e.target.value))}
-          />
-        </label>
+        <Field label="Status">
+          {(id) => (
+            <select
+              id={id}
+              value={draft.status}
+              onChange={(e) => apply(setNow('status', e.target.value))}
+            >
+              <option value="">Any status</option>
+              {STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {s}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Direction">
+          {(id) => (
+            <select
+              id={id}
+              value={draft.direction}
+              onChange={(e) => apply(setNow('direction', e.target.value))}
+            >
+              <option value="">Both</option>
+              <option value="outbound">Outbound (sent)</option>
+              <option value="inbound">Inbound (received)</option>
+            </select>
+          )}
+        </Field>
+        <Field label="Number" hint="Sent to it or received from it">
+          {(id, hint) => (
+            <input
+              id={id}
+              type="search"
+              inputMode="tel"
+              placeholder="+14155550100"
+              value={draft.number}
+              onChange={(e) => setNow('number', e.target.value)}
+              aria-describedby={hint}
+            />
+          )}
+        </Field>
+        <Field label="Provider">
+          {(id) => (
+            <input
+              id={id}
+              type="search"
+              placeholder="simulator"
+              value={draft.provider}
+              onChange={(e) => setNow('provider', e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Created after">
+          {(id) => (
+            <input
+              id={id}
+              type="datetime-local"
+              value={toLocalInput(draft.createdAfter)}
+              onChange={(e) => setNow('createdAfter', fromLocalInput(e.target.value))}
+            />
+          )}
+        </Field>
+        <Field label="Created before">
+          {(id) => (
+            <input
+              id={id}
+              type="datetime-local"
+              value={toLocalInput(draft.createdBefore)}
+              onChange={(e) => setNow('createdBefore', fromLocalInput(e.target.value))}
+            />
+          )}
+        </Field>
         <div className="row">
           <button type="submit">Filter</button>
           {filtered ? (
