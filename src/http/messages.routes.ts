@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, errors } from '../domain/errors.js'
 import { parsePhone } from '../domain/messages/phone.js'
@@ -18,6 +18,29 @@ import {
   SendMessageBody,
   WebhookDeliveryView,
 } from './schemas.js'
+
+/** GET /v1/messages's filters: the shared list query, with `number` and `provider`. */
+const MessageListQuery = Type.Object(
+  {
+    ...ListQuery.properties,
+    number: Type.Optional(
+      Type.String({
+        maxLength: 32,
+        description: 'Sent to or received from this number (`to` or `from` equals it)',
+      }),
+    ),
+    provider: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[^\\u0000]*$',
+        description: 'The provider instance it went through (or came from)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+type MessageListQuery = Static<typeof MessageListQuery>
 
 /** Answers a submit-messages outcome: 202 with the stored answer, a replay, or the error. */
 export function answerSubmission(req: FastifyRequest, reply: FastifyReply, r: SubmitOutcome) {
@@ -94,14 +117,14 @@ export function messageRoutes(
     },
   )
 
-  app.get<{ Querystring: ListQuery }>(
+  app.get<{ Querystring: MessageListQuery }>(
     '/messages',
     {
       config: { scope: 'messages:read' },
       schema: {
         summary: 'List messages, newest first',
         tags: ['messages'],
-        querystring: ListQuery,
+        querystring: MessageListQuery,
         response: {
           200: Type.Object(
             {
@@ -116,9 +139,11 @@ export function messageRoutes(
     async (req) => {
       const q = req.query
       const limit = q.limit ?? 50
-      const number = (field: 'to' | 'from', v: string | undefined) => {
+      const number = (field: 'to' | 'from' | 'number', v: string | undefined) => {
         if (v === undefined) return undefined
         if (field === 'from' && !v.startsWith('+')) return v
+        // A sender id (letters) is matched as given, like `from`.
+        if (field === 'number' && /[a-z]/i.test(v)) return v
         const p = parsePhone(v, policy.defaultCountry)
         if (!p.ok) throw new AppError(errors.invalid_phone_number, { field, reason: p.reason })
         return p.e164
@@ -132,6 +157,8 @@ export function messageRoutes(
         status: q.status,
         to: number('to', q.to),
         from: number('from', q.from),
+        number: number('number', q.number),
+        provider: q.provider,
         type: q.type,
         direction: q.direction,
         createdAfter: q.createdAfter ? Date.parse(q.createdAfter) : undefined,

@@ -621,5 +621,16 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute()
       },
     },
+    '0019_messages_provider': {
+      async up(db: Kysely<unknown>) {
+        // The message log's filters (GET /v1/messages): `from` and `number` (to or from) look
+        // up by sender. Partial: outbound messages without their own `from` never enter it,
+        // and from_number never changes after the insert, so sends do not write it. The
+        // provider filter has no index (see Store.listMessages).
+        await sql`CREATE INDEX messages_from ON messages (from_number, id) WHERE from_number IS NOT NULL`.execute(
+          db,
+        )
+      },
+    },
   }
 }

@@ -35,6 +35,10 @@ export interface MessageFilter {
   status?: string | undefined
   to?: string | undefined
   from?: string | undefined
+  /** Sent to or received from this number: `to` or `from` equals it. */
+  number?: string | undefined
+  /** The provider instance it was sent through, or received from. */
+  provider?: string | undefined
   type?: string | undefined
   direction?: string | undefined
   createdAfter?: number | undefined
@@ -202,6 +206,12 @@ export class Store {
     if (f.status) q = q.where('status', '=', f.status as MessageRow['status'])
     if (f.to) q = q.where('to_number', '=', f.to)
     if (f.from) q = q.where('from_number', '=', f.from)
+    // Both sides are indexed (messages_to, messages_from): the planner unions the two.
+    const n = f.number
+    if (n) q = q.where((eb) => eb.or([eb('to_number', '=', n), eb('from_number', '=', n)]))
+    // No provider index, as for status: the column is written on every send, and a provider
+    // carries a large share of the traffic, so the newest-first walk fills a page quickly.
+    if (f.provider) q = q.where('provider', '=', f.provider)
     if (f.type) q = q.where('type', '=', f.type as MessageRow['type'])
     if (f.direction) q = q.where('direction', '=', f.direction as MessageRow['direction'])
     if (f.createdAfter !== undefined) q = q.where('created_at', '>=', f.createdAfter)
