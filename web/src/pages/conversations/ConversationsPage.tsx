@@ -98,9 +98,10 @@ export function ConversationsPage({ id }: { id?: string }) {
             <button type="submit" className="secondary">
               Search
             </button>
-            <label>
-              Status
+            <div className="field">
+              <label htmlFor="inbox-status">Status</label>
               <select
+                id="inbox-status"
                 value={filters.status}
                 onChange={(e) =>
                   setFilters((f) => ({
@@ -113,7 +114,7 @@ export function ConversationsPage({ id }: { id?: string }) {
                 <option value="closed">Closed</option>
                 <option value="">All</option>
               </select>
-            </label>
+            </div>
             <label className="inline">
               <input
                 type="checkbox"
