@@ -6,6 +6,7 @@ import {
   presentConversation,
 } from '../domain/conversations/conversation.js'
 import { AppError, errors } from '../domain/errors.js'
+import { parsePhone } from '../domain/messages/phone.js'
 import { presentMessage } from '../domain/messages/present.js'
 import type { ConversationChange } from '../store/conversation.repo.js'
 import type { AppContext } from './context.js'
@@ -103,6 +104,13 @@ const ListQuery = Type.Object(
   {
     status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
     assignee: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL })),
+    phone: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        description: "The contact's number (E.164, or national read with DEFAULT_COUNTRY)",
+      }),
+    ),
     unread: Type.Optional(Type.Boolean()),
     q: Type.Optional(
       Type.String({
@@ -145,7 +153,7 @@ export const conversationSchemas = [
  */
 export function conversationRoutes(
   app: FastifyInstance,
-  ctx: Pick<AppContext, 'store' | 'now' | 'submitter'>,
+  ctx: Pick<AppContext, 'store' | 'now' | 'submitter' | 'config'>,
 ): void {
   const repo = ctx.store.conversations
   const found = async (id: string) => {
@@ -184,8 +192,16 @@ export function conversationRoutes(
         after = decodeConversationCursor(q.cursor)
         if (!after) throw new AppError(errors.invalid_cursor)
       }
+      let phone: string | undefined
+      if (q.phone !== undefined) {
+        const p = parsePhone(q.phone, ctx.config.messages.defaultCountry)
+        if (!p.ok)
+          throw new AppError(errors.invalid_phone_number, { field: 'phone', reason: p.reason })
+        phone = p.e164
+      }
       const found = await repo.list({
         status: q.status,
+        phone,
         assignee: q.assignee,
         unread: q.unread,
         q: q.q,

@@ -15,6 +15,8 @@ import { MESSAGE_COLUMNS } from './schema.js'
 export interface ConversationFilter {
   status?: 'open' | 'closed' | undefined
   assignee?: string | undefined
+  /** The contact's number (E.164). */
+  phone?: string | undefined
   unread?: boolean | undefined
   /** Text the body of one of its messages contains (case-insensitive). */
   q?: string | undefined
@@ -119,6 +121,10 @@ export class ConversationRepo {
     if (f.assignee !== undefined) {
       where.push('c.assignee = ?')
       params.push(f.assignee)
+    }
+    if (f.phone !== undefined) {
+      where.push('ct.phone = ?')
+      params.push(f.phone)
     }
     if (f.unread !== undefined) {
       where.push('c.unread = ?')
