@@ -113,7 +113,7 @@ describe('simulator phones', () => {
     await assertCleanPage(page, 'simulator, a verification code')
   })
 
-  test('at phone width: the list, the thread and the reply box, no sideways scroll', async () => {
+  test('at phone width: the list, the thread and the reply box; a bad number refused in words', async () => {
     const phone = '+14155550144'
     await send(phone, 'Your order has shipped and will arrive on Thursday.')
     await waitFor(async () => {
@@ -126,6 +126,19 @@ describe('simulator phones', () => {
     })
     const page = await rig.signedIn('admin', PHONE)
     await page.goto('/simulator')
+    await page.getByRole('heading', { name: 'Phones' }).waitFor()
+    // A number not in E.164 form is refused in words, without a request.
+    const calls = simulatorCalls(page)
+    await page.getByLabel('Open a phone').fill('0415 555')
+    await page.getByRole('button', { name: 'Open', exact: true }).click()
+    assert.match(await page.getByRole('alert').innerText(), /E\.164/)
+    assert.equal(new URL(page.url()).pathname, '/simulator')
+    assert.deepEqual(
+      calls.filter((u) => !u.endsWith('/v1/simulator/phones')),
+      [],
+    )
+    await assertCleanPage(page, 'simulator, a bad number, at phone width')
+
     await page.getByRole('link', { name: new RegExp(`\\${phone}`) }).click()
     await thread(page, phone)
       .getByText(/has shipped/)
@@ -139,22 +152,6 @@ describe('simulator phones', () => {
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     )
     assert.ok(overflow <= 0, `no sideways scrolling at phone width (${overflow}px)`)
-  })
-
-  test('a number not in E.164 form is refused in words, without a request', async () => {
-    const page = await rig.signedIn('admin')
-    await page.goto('/simulator')
-    await page.getByRole('heading', { name: 'Phones' }).waitFor()
-    const calls = simulatorCalls(page)
-    await page.getByLabel('Open a phone').fill('0415 555')
-    await page.getByRole('button', { name: 'Open', exact: true }).click()
-    assert.match(await page.getByRole('alert').innerText(), /E\.164/)
-    assert.equal(new URL(page.url()).pathname, '/simulator')
-    assert.deepEqual(
-      calls.filter((u) => !u.endsWith('/v1/simulator/phones')),
-      [],
-    )
-    await assertCleanPage(page, 'simulator, a bad number')
   })
 
   test('an agent is told the page is for administrators; nothing is asked of the simulator', async () => {
