@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { sql } from 'kysely'
 import { AppError, errors } from '../domain/errors.js'
 import { parsePhone } from '../domain/messages/phone.js'
 import { iso, presentMessage } from '../domain/messages/present.js'
@@ -57,15 +58,34 @@ const PhoneQuery = Type.Object(
   { additionalProperties: false },
 )
 
-export const simulatorSchemas = [SimulatedInboundBody, PhoneMessage]
+export const SimulatedPhone = Type.Object(
+  {
+    number: Type.String({ description: 'The phone (E.164)' }),
+    received: Type.Integer({ description: 'Messages the simulator delivered to it' }),
+    sent: Type.Integer({ description: 'Messages it texted to the simulator’s numbers' }),
+    lastAt: Type.String({
+      format: 'date-time',
+      description: 'When it last received or texted a message',
+    }),
+  },
+  { $id: 'SimulatedPhone', additionalProperties: false },
+)
+
+const PhonesQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) },
+  { additionalProperties: false },
+)
+
+export const simulatorSchemas = [SimulatedInboundBody, PhoneMessage, SimulatedPhone]
 
 const notConfigured = () =>
   new AppError(errors.not_found, { reason: 'no in-process simulator provider is configured' })
 
 /**
  * The simulator as a phone (docs/simulator.md): a simulated phone texts one of the simulator's
- * numbers, and what the simulator delivered to a phone can be read back. Both need an
- * in-process `simulator` instance (the default provider) and answer 404 otherwise.
+ * numbers, what the simulator delivered to a phone can be read back, and the phones it knows
+ * are listed. All need an in-process `simulator` instance (the default provider) and answer 404
+ * otherwise.
  */
 export function simulatorRoutes(
   app: FastifyInstance,
@@ -115,6 +135,84 @@ export function simulatorRoutes(
       const stored = await ctx.store.findByProviderRef(sim.name, event.providerMessageId)
       if (!stored) throw new Error('the simulated inbound SMS was not stored')
       return reply.code(201).send(presentMessage(stored))
+    },
+  )
+
+  app.get<{ Querystring: Static<typeof PhonesQuery> }>(
+    '/simulator/phones',
+    {
+      config: { scope: 'messages:read' },
+      schema: {
+        summary: 'The simulated phones: every number the simulator delivered to or heard from',
+        description:
+          'Each phone the simulator delivered a message to (outbound, through a simulator instance, reported `delivered`) or that texted one of its numbers, with how many it received and sent and when it last did, the most recently active first. Also the simulator’s own numbers (`SIMULATOR_NUMBERS`), the first being where a reply goes by default.',
+        tags: ['simulator'],
+        querystring: PhonesQuery,
+        response: {
+          200: Type.Object(
+            {
+              simulatorNumbers: Type.Array(Type.String(), {
+                description: 'The simulator’s numbers (SIMULATOR_NUMBERS of every instance)',
+              }),
+              data: Type.Array(Type.Ref(SimulatedPhone)),
+            },
+            { description: 'The phones, most recently active first' },
+          ),
+          404: Type.Ref('Error', {
+            description: 'No simulator provider is configured (`not_found`)',
+          }),
+        },
+      },
+    },
+    async (req) => {
+      if (!first) throw notConfigured()
+      const names = simulators.map((s) => s.name)
+      const db = ctx.store.db.kysely
+      const at = sql<number>`coalesce(completed_at, created_at)`
+      const received = db
+        .selectFrom('messages')
+        .select([
+          'to_number as number',
+          at.as('at'),
+          sql<number>`1`.as('received'),
+          sql<number>`0`.as('sent'),
+        ])
+        .where('direction', '=', 'outbound')
+        .where('provider', 'in', names)
+        .where('status', '=', 'delivered')
+      const sent = db
+        .selectFrom('messages')
+        .select([
+          sql<string>`from_number`.as('number'),
+          at.as('at'),
+          sql<number>`0`.as('received'),
+          sql<number>`1`.as('sent'),
+        ])
+        .where('direction', '=', 'inbound')
+        .where('provider', 'in', names)
+        .where('from_number', 'is not', null)
+      const rows = await db
+        .selectFrom(received.unionAll(sent).as('p'))
+        .select([
+          'p.number',
+          sql<number | string>`sum(p.received)`.as('received'),
+          sql<number | string>`sum(p.sent)`.as('sent'),
+          sql<number | string>`max(p.at)`.as('last_at'),
+        ])
+        .groupBy('p.number')
+        .orderBy(sql`max(p.at)`, 'desc')
+        .orderBy('p.number')
+        .limit(req.query.limit ?? 100)
+        .execute()
+      return {
+        simulatorNumbers: [...new Set(simulators.flatMap((s) => s.numbers))],
+        data: rows.map((r) => ({
+          number: r.number,
+          received: Number(r.received),
+          sent: Number(r.sent),
+          lastAt: iso(Number(r.last_at)) as string,
+        })),
+      }
     },
   )
 

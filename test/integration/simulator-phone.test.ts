@@ -203,10 +203,69 @@ describe(`the simulator as a phone (${TEST_DB})`, () => {
     assert.equal(start.statusCode, 201, start.body)
     assert.equal((await send()).statusCode, 202)
   })
+
+  test('the phones: every number delivered to or heard from, counts, most recently active first', async () => {
+    const list = async () => {
+      const res = await t.inject({
+        method: 'GET',
+        url: '/v1/simulator/phones',
+        headers: t.auth(t.keys.read),
+      })
+      assert.equal(res.statusCode, 200, res.body)
+      return res.json<{
+        simulatorNumbers: string[]
+        data: { number: string; received: number; sent: number; lastAt: string }[]
+      }>()
+    }
+    const before = await list()
+    assert.deepEqual(before.simulatorNumbers, ['+15005550006', '+15005550007'])
+    // Earlier tests: +14155550123 received 1 and sent 1, +14155550124 received 2, ...
+    const seen = new Map(before.data.map((p) => [p.number, p]))
+    assert.deepEqual([seen.get('+14155550123')?.received, seen.get('+14155550123')?.sent], [1, 1])
+    assert.deepEqual([seen.get('+14155550124')?.received, seen.get('+14155550124')?.sent], [2, 0])
+    // A phone that only texted is listed too.
+    assert.deepEqual([seen.get('+14155550125')?.received, seen.get('+14155550125')?.sent], [0, 1])
+    const times = before.data.map((p) => Date.parse(p.lastAt))
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      'most recently active first',
+    )
+
+    // A new delivery puts its phone first; a message not yet delivered lists nothing.
+    const phone = '+14155550177'
+    const sent = await t.inject({
+      method: 'POST',
+      url: '/v1/messages',
+      headers: t.auth(t.keys.write),
+      payload: { to: phone, body: 'Your parcel is out for delivery' },
+    })
+    assert.equal(sent.statusCode, 202, sent.body)
+    const after = await waitFor(async () => {
+      const l = await list()
+      return l.data[0]?.number === phone ? l : undefined
+    })
+    assert.deepEqual([after.data[0]?.received, after.data[0]?.sent], [1, 0])
+    const limited = await t.inject({
+      method: 'GET',
+      url: '/v1/simulator/phones?limit=1',
+      headers: t.auth(t.keys.read),
+    })
+    assert.deepEqual(
+      limited.json<{ data: { number: string }[] }>().data.map((p) => p.number),
+      [phone],
+    )
+    const noScope = await t.inject({
+      method: 'GET',
+      url: '/v1/simulator/phones',
+      headers: t.auth(t.keys.write),
+    })
+    assert.equal(noScope.statusCode, 403)
+  })
 })
 
 describe(`without an in-process simulator (${TEST_DB})`, () => {
-  test('both simulator routes answer 404', async () => {
+  test('every simulator route answers 404', async () => {
     const t = await startTestSwitchboard({ SIMULATOR_URL: 'http://127.0.0.1:9' })
     try {
       const inbound = await t.inject({
@@ -223,6 +282,13 @@ describe(`without an in-process simulator (${TEST_DB})`, () => {
         headers: t.auth(),
       })
       assert.equal(phone.statusCode, 404)
+      const phones = await t.inject({
+        method: 'GET',
+        url: '/v1/simulator/phones',
+        headers: t.auth(),
+      })
+      assert.equal(phones.statusCode, 404)
+      assert.equal(phones.json<{ error: { code: string } }>().error.code, 'not_found')
     } finally {
       await t.close()
     }
