@@ -69,7 +69,6 @@ export function TemplateEditor({
                 value={name}
                 required
                 maxLength={64}
-                pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*"
                 placeholder="order_shipped"
                 onChange={(e) => setName(e.target.value)}
               />

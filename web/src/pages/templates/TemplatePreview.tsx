@@ -154,7 +154,8 @@ export function TemplatePreview({
     queryKey: ['template-preview', request],
     queryFn: () =>
       api<Preview>('/v1/templates/preview', { method: 'POST', body: JSON.parse(request) }),
-    enabled: body.trim() !== '',
+    // The debounced request, not the body as typed: it may still hold the text before it.
+    enabled: (JSON.parse(request) as { body: string }).body.trim() !== '',
     placeholderData: keepPreviousData,
     retry: false,
     staleTime: 60_000,
