@@ -188,6 +188,10 @@ const PreviewView = Type.Object(
         }),
       }),
     ),
+    ucs2Characters: Type.Array(Type.String(), {
+      description:
+        'The characters that make the message UCS-2 as sent: every one of `nonGsmCharacters` without smart encoding, those it cannot replace with it; empty for GSM-7',
+    }),
     cost: Type.Array(
       Type.Object({
         country: Type.String({ description: 'ISO 3166-1 alpha-2, or `*` (any other)' }),
@@ -392,13 +396,17 @@ export function templateRoutes(
         if (!r.ok) throw new AppError(r.error, r.details)
         text = r.value
       }
-      const p = previewText(text, {
-        smartEncoding: b.smartEncoding ?? ctx.config.messages.smartEncoding,
-        prices,
-      })
+      const smartEncoding = b.smartEncoding ?? ctx.config.messages.smartEncoding
+      const p = previewText(text, { smartEncoding, prices })
       return {
         text,
         ...p,
+        ucs2Characters:
+          p.encoding === 'GSM-7'
+            ? []
+            : p.nonGsmCharacters
+                .filter((c) => !smartEncoding || c.replacement === null)
+                .map((c) => c.char),
         ...(reportIsClean(report)
           ? {}
           : {

@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { AppError, errors } from '../domain/errors.js'
-import { verifyStats, type VerifyService } from '../usecases/verify.js'
+import { parsePhone } from '../domain/messages/phone.js'
+import { presentVerification, verifyStats, type VerifyService } from '../usecases/verify.js'
+import type { VerificationRow } from '../store/schema.js'
 import type { AppContext } from './context.js'
 
 const NO_NUL = '^[^\\u0000]*$'
@@ -172,6 +174,44 @@ const StatsQuery = Type.Object(
   { additionalProperties: false },
 )
 
+const ListQuery = Type.Object(
+  {
+    status: Type.Optional(Status),
+    to: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 32,
+        pattern: NO_NUL,
+        description: 'The number (E.164, or national with DEFAULT_COUNTRY)',
+      }),
+    ),
+    createdAfter: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Started at or after this time' }),
+    ),
+    createdBefore: Type.Optional(
+      Type.String({ format: 'date-time', description: 'Started before this time' }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+)
+type ListQuery = Static<typeof ListQuery>
+
+/** List cursors: `v<created_at>.<id>` (base64url) of the last verification of a page. */
+const listCursor = {
+  decode(cursor: string | undefined): { createdAt: number; id: string } | undefined {
+    if (cursor === undefined) return undefined
+    const m = /^v([0-9]{1,16})\.([A-Za-z0-9_-]{1,64})$/.exec(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    )
+    if (!m) throw new AppError(errors.invalid_cursor)
+    return { createdAt: Number(m[1]), id: m[2] as string }
+  },
+  encode: (v: { created_at: number; id: string }) =>
+    Buffer.from(`v${Number(v.created_at)}.${v.id}`).toString('base64url'),
+}
+
 export const verifySchemas = [
   StartVerificationBody,
   VerificationStarted,
@@ -189,8 +229,58 @@ const error = (description: string) => Type.Ref('Error', { description })
  */
 export function verifyRoutes(
   app: FastifyInstance,
-  ctx: Pick<AppContext, 'store' | 'now'> & { verify: VerifyService },
+  ctx: Pick<AppContext, 'store' | 'now' | 'config'> & { verify: VerifyService },
 ): void {
+  app.get<{ Querystring: ListQuery }>(
+    '/verifications',
+    {
+      config: { scope: 'messages:read' },
+      schema: {
+        summary: 'List verifications, newest first (never a code)',
+        description:
+          'Filters: `status` (as shown: a pending verification past its expiry is `expired`), `to`, and the period `createdAfter` (inclusive) to `createdBefore`. Each entry is the view of `GET /v1/verifications/{id}`; pass `nextCursor` as `cursor` for the next page.',
+        tags: ['verify'],
+        querystring: ListQuery,
+        response: {
+          200: Type.Object(
+            {
+              data: Type.Array(Type.Ref(Verification)),
+              nextCursor: Type.Union([Type.String(), Type.Null()]),
+            },
+            { description: 'A page of verifications' },
+          ),
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query
+      const limit = q.limit ?? 50
+      let to: string | undefined
+      if (q.to !== undefined) {
+        const p = parsePhone(q.to, ctx.config.messages.defaultCountry)
+        if (!p.ok)
+          throw new AppError(errors.invalid_phone_number, { field: 'to', reason: p.reason })
+        to = p.e164
+      }
+      const now = ctx.now()
+      const found = await ctx.store.verify.list({
+        status: q.status as VerificationRow['status'] | undefined,
+        to,
+        createdAfter: q.createdAfter === undefined ? undefined : Date.parse(q.createdAfter),
+        createdBefore: q.createdBefore === undefined ? undefined : Date.parse(q.createdBefore),
+        before: listCursor.decode(q.cursor),
+        now,
+        limit: limit + 1,
+      })
+      const page = found.slice(0, limit)
+      const last = page[page.length - 1]
+      return {
+        data: page.map((v) => presentVerification(v, now)),
+        nextCursor: found.length > limit && last ? listCursor.encode(last) : null,
+      }
+    },
+  )
+
   app.post<{ Body: StartVerificationBody }>(
     '/verifications',
     {

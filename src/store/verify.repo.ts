@@ -32,6 +32,25 @@ export interface VerifyStatsRows {
   readonly blocks: { reason: string; n: number }[]
 }
 
+/** A verification as listed: every column but the code's HMAC and the sealed code and text. */
+export type ListedVerification = Omit<VerificationRow, 'code_hmac' | 'code_cipher' | 'text_cipher'>
+const LISTED =
+  'id, to_number, country, status, code_length, attempts, sends, locale, template, client_ip, message_id, created_at, expires_at, approved_at, locked_until, updated_at, ttl_seconds'
+
+export interface VerificationListQuery {
+  readonly status?: VerificationRow['status'] | undefined
+  /** E.164 */
+  readonly to?: string | undefined
+  /** Created at or after (epoch ms). */
+  readonly createdAfter?: number | undefined
+  /** Created before (epoch ms). */
+  readonly createdBefore?: number | undefined
+  /** The page starts after this one (the cursor). */
+  readonly before?: { readonly createdAt: number; readonly id: string } | undefined
+  readonly now: number
+  readonly limit: number
+}
+
 /** Verifications of the Verify API, their sends and refusals (docs/verify.md). */
 export class VerifyRepo {
   #keys: VerifyKeys | undefined
@@ -198,6 +217,49 @@ export class VerifyRepo {
   async get(id: string): Promise<VerificationRow | undefined> {
     const found = await this.exec.query<VerificationRow>(rows(`${ALL} WHERE id = ?`, [id]))
     return found[0]
+  }
+
+  /**
+   * A page of verifications for `GET /v1/verifications`, newest first (created_at, then id),
+   * without the HMAC or sealed parts. `status` is as the API shows it: a pending verification
+   * past its expiry counts as `expired`.
+   */
+  async list(q: VerificationListQuery): Promise<ListedVerification[]> {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (q.status === 'pending') {
+      where.push("status = 'pending' AND expires_at > ?")
+      params.push(q.now)
+    } else if (q.status === 'expired') {
+      where.push("(status = 'expired' OR (status = 'pending' AND expires_at <= ?))")
+      params.push(q.now)
+    } else if (q.status !== undefined) {
+      where.push('status = ?')
+      params.push(q.status)
+    }
+    if (q.to !== undefined) {
+      where.push('to_number = ?')
+      params.push(q.to)
+    }
+    if (q.createdAfter !== undefined) {
+      where.push('created_at >= ?')
+      params.push(q.createdAfter)
+    }
+    if (q.createdBefore !== undefined) {
+      where.push('created_at < ?')
+      params.push(q.createdBefore)
+    }
+    if (q.before !== undefined) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))')
+      params.push(q.before.createdAt, q.before.createdAt, q.before.id)
+    }
+    params.push(q.limit)
+    return this.exec.query<ListedVerification>(
+      rows(
+        `SELECT ${LISTED} FROM verifications${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
+        params,
+      ),
+    )
   }
 
   /** The number's pending verification, read outside a transaction (a hint, re-read in one). */

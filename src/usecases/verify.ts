@@ -89,7 +89,10 @@ export interface VerificationView {
 
 const iso = (t: number | null) => (t === null ? null : new Date(Number(t)).toISOString())
 
-export function presentVerification(v: VerificationRow, now: number): VerificationView {
+export function presentVerification(
+  v: Omit<VerificationRow, 'code_hmac' | 'code_cipher' | 'text_cipher'>,
+  now: number,
+): VerificationView {
   const status = v.status === 'pending' && now >= Number(v.expires_at) ? 'expired' : v.status
   return {
     id: v.id,

@@ -300,6 +300,7 @@ describe('templates API', () => {
       segments: 1,
       charactersLeft: 62,
       nonGsmCharacters: [{ char: 'á', replacement: null }],
+      ucs2Characters: ['á'],
       cost: [
         { country: 'BR', provider: 'simulator', amount: 0.05, currency: 'USD' },
         { country: 'US', provider: 'simulator', amount: 0.0079, currency: 'USD' },
@@ -319,6 +320,21 @@ describe('templates API', () => {
       { char: '\u201c', replacement: '"' },
       { char: '\u201d', replacement: '"' },
     ])
+    // Without smart encoding every non-GSM character forces UCS-2; with it, only those it
+    // cannot replace (an emoji), and a text it can replace whole is GSM-7.
+    assert.equal(p.encoding, 'UCS-2')
+    assert.deepEqual(p.ucs2Characters, ['\u201c', '\u201d'])
+    const smart = async (body: string) => {
+      const res = await post('/v1/templates/preview', { body, smartEncoding: true }, t.keys.read)
+      assert.equal(res.statusCode, 200, res.body)
+      return res.json<{ encoding: string; ucs2Characters: string[] }>()
+    }
+    const emoji = await smart('\u201cok\u201d \u{1F389}')
+    assert.equal(emoji.encoding, 'UCS-2')
+    assert.deepEqual(emoji.ucs2Characters, ['\u{1F389}'])
+    const replaced = await smart('\u201cok\u201d')
+    assert.equal(replaced.encoding, 'GSM-7')
+    assert.deepEqual(replaced.ucs2Characters, [])
     const both = await post(
       '/v1/templates/preview',
       { body: 'x', template: 'welcome' },
