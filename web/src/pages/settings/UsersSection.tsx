@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
-import { useState, type FormEvent } from 'react'
+import { useId, useState, type FormEvent } from 'react'
 import { api } from '../../api'
 import { Empty, ErrorBox, formatTime, Loading } from '../../components/ui'
 import { useSession, type Role } from '../../session'
@@ -37,6 +37,7 @@ export function UsersSection() {
   const [created, setCreated] = useState<User | null>(null)
   const [pending, setPending] = useState<Pending | null>(null)
   const [done, setDone] = useState('')
+  const roleId = useId()
   const refresh = () => qc.invalidateQueries({ queryKey: ['users'] })
 
   const create = useMutation({
@@ -127,16 +128,21 @@ export function UsersSection() {
             onChange={(e) => setEmail(e.target.value)}
           />
         </label>
-        <label>
-          Role
-          <select name="role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+        <div className="field">
+          <label htmlFor={roleId}>Role</label>
+          <select
+            id={roleId}
+            name="role"
+            value={role}
+            onChange={(e) => setRole(e.target.value as Role)}
+          >
             {ROLES.map((r) => (
               <option key={r.role} value={r.role}>
                 {r.role}
               </option>
             ))}
           </select>
-        </label>
+        </div>
         <label>
           Password (optional)
           <input
@@ -245,7 +251,7 @@ export function UsersSection() {
                           <button
                             type="button"
                             className="secondary"
-                            aria-label={`Sign out ${u.email} everywhere`}
+                            aria-label={`Sign out everywhere: ${u.email}`}
                             onClick={() => {
                               signOut.reset()
                               setPending({ kind: 'sessions', user: u })
