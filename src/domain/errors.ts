@@ -189,6 +189,12 @@ export const errors = {
     503,
     'The dashboard is not built: run npm run build (npm start does it)',
   ),
+  email_taken: defineError('email_taken', 409, 'A user with this e-mail address already exists'),
+  last_admin: defineError(
+    'last_admin',
+    409,
+    'The last active admin cannot be demoted or disabled: make another user admin first',
+  ),
 } as const
 
 export type ErrorCode = keyof typeof errors

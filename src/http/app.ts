@@ -26,6 +26,7 @@ import { simulatorRoutes, simulatorSchemas } from './simulator.routes.js'
 import { templateRoutes, templateSchemas } from './templates.routes.js'
 import { verifyBlockRoutes, verifyBlockSchemas } from './verify-blocks.routes.js'
 import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
+import { userSchemas } from './users.routes.js'
 
 export type { AppDeps } from './context.js'
 
@@ -44,6 +45,7 @@ function allSchemas() {
     ...templateSchemas,
     ...verifyBlockSchemas,
     ...verifySchemas,
+    ...userSchemas,
   ]
 }
 

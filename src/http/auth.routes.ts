@@ -1,11 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, errors } from '../domain/errors.js'
 import type { UserRow } from '../store/schema.js'
 import { login, LoginLimiter } from '../usecases/users.js'
 import { SESSION_COOKIE } from './auth.js'
 import type { AppContext } from './context.js'
-import { IdParams } from './schemas.js'
 
 const LoginBody = Type.Object(
   {
@@ -115,28 +113,5 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
   )
 }
 
-/** `DELETE /v1/users/{id}/sessions` (admin): signs a user out everywhere. */
-export function userRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.delete<{ Params: IdParams }>(
-    '/users/:id/sessions',
-    {
-      config: { scope: 'admin' },
-      schema: {
-        summary: 'Revoke every session of a dashboard user',
-        tags: ['dashboard'],
-        params: IdParams,
-        response: {
-          200: Type.Object(
-            { revoked: Type.Integer() },
-            { description: 'How many live sessions were revoked' },
-          ),
-        },
-      },
-    },
-    async (req) => {
-      const user = await ctx.store.users.byId(req.params.id)
-      if (!user) throw new AppError(errors.not_found, { id: req.params.id })
-      return { revoked: await ctx.store.users.revokeUserSessions(user.id, ctx.now()) }
-    },
-  )
-}
+/** The users API lives in users.routes.ts; app.ts registers it under /v1 from here. */
+export { userRoutes } from './users.routes.js'

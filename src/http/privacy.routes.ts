@@ -56,7 +56,7 @@ const AuditEntryView = Type.Object(
     id: Type.String(),
     action: Type.String({
       description:
-        '`api_key.created`, `api_key.revoked`, `consent.changed`, `privacy.exported`, `privacy.erased`',
+        '`api_key.created`, `api_key.revoked`, `consent.changed`, `privacy.exported`, `privacy.erased`, `user.created`, `user.role_changed`, `user.disabled`, `user.enabled`, `user.sessions_revoked`',
     }),
     actor: Type.String({ description: 'The API key id that acted, `cli`, or `system`' }),
     target: Type.Union([Type.String(), Type.Null()], {

@@ -6,7 +6,16 @@ import type { AuditRow, Database } from './schema.js'
 
 /** Audit actions, as stored and shown. */
 export type AuditAction =
-  'api_key.created' | 'api_key.revoked' | 'consent.changed' | 'privacy.exported' | 'privacy.erased'
+  | 'api_key.created'
+  | 'api_key.revoked'
+  | 'consent.changed'
+  | 'privacy.exported'
+  | 'privacy.erased'
+  | 'user.created'
+  | 'user.role_changed'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.sessions_revoked'
 
 /** One administrative action to record. */
 export interface AuditEntry {

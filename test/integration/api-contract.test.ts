@@ -8,6 +8,7 @@ import pino from 'pino'
 import { errorStatuses } from '../../src/http/openapi.js'
 import { ReportIngestor } from '../../src/queue/report.ingestor.js'
 import { inboundEffects } from '../../src/usecases/inbound.js'
+import { createUser } from '../../src/usecases/users.js'
 import { startTestSwitchboard, type TestSwitchboard } from '../support/harness.js'
 
 interface Operation {
@@ -192,6 +193,17 @@ describe('API contract', () => {
       await t.inject({ method: 'GET', url: '/v1/conversations', headers: t.auth() })
     ).json<{ data: { id: string }[] }>().data[0]
     assert.ok(conversation)
+    // User operations need a user that is not the last admin.
+    const user = (
+      await createUser({ store: t.sb.store, now: Date.now }, 'docs@example.com', 'agent')
+    )?.row.id
+    assert.ok(user)
+    const idFor = (path: string) =>
+      path.startsWith('/v1/conversations/')
+        ? conversation.id
+        : path.startsWith('/v1/users/')
+          ? user
+          : 'msg_none'
     let tried = 0
     for (const o of operations(doc)) {
       const media = o.op.requestBody?.content['application/json']
@@ -199,7 +211,7 @@ describe('API contract', () => {
       assert.ok(media.example !== undefined, `${o.method} ${o.path} has an example body`)
       const res = await t.inject({
         method: o.method as 'POST',
-        url: urlFor(o.path, o.path.startsWith('/v1/conversations/') ? conversation.id : 'msg_none'),
+        url: urlFor(o.path, idFor(o.path)),
         headers: { ...t.auth(), 'content-type': 'application/json' },
         payload: JSON.stringify(media.example),
       })
