@@ -177,6 +177,9 @@ export interface Database {
   verification_refusals: VerificationRefusalRow
   users: UserRow
   sessions: SessionRow
+  stats_hourly: StatsHourlyRow
+  stats_latency: StatsLatencyRow
+  stats_pending: StatsPendingRow
 }
 
 /** A dashboard user (migration 0015_users). */
@@ -415,4 +418,34 @@ export interface VerificationRefusalRow {
   reason: string
   country: string | null
   at: number
+}
+
+/** Settled messages of one creation hour and dimension (migration 0016_stats); '' = unknown. */
+export interface StatsHourlyRow {
+  /** The hour's start, epoch milliseconds (UTC). */
+  hour: number
+  direction: string
+  provider: string
+  country: string
+  status: string
+  error_code: string
+  currency: string
+  messages: number
+  segments: number
+  cost: number
+}
+
+/** Delivered messages of one hour, provider and country in one latency bucket (0016_stats). */
+export interface StatsLatencyRow {
+  hour: number
+  provider: string
+  country: string
+  /** Index of the log-spaced bucket (src/store/stats.repo.ts, `LATENCY_EDGES_MS`). */
+  bucket: number
+  count: number
+}
+
+/** A message behind the stats watermark that had not settled when it was rolled up. */
+export interface StatsPendingRow {
+  message_id: string
 }
