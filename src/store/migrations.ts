@@ -624,11 +624,13 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0016_stats': {
       async up(db: Kysely<unknown>) {
         const real = dialect === 'postgres' ? 'double precision' : 'real'
-        // GET /v1/stats (docs/stats.md): settled messages summed per creation hour (UTC) and
-        // dimension; '' stands for an unknown provider, country, error code or currency.
+        // GET /v1/stats (docs/stats.md): settled messages summed per creation hour and per
+        // creation day (UTC, `span`) and dimension; '' stands for an unknown provider, country,
+        // error code or currency.
         await db.schema
-          .createTable('stats_hourly')
-          .addColumn('hour', big, (c) => c.notNull())
+          .createTable('stats_rollup')
+          .addColumn('span', 'text', (c) => c.notNull())
+          .addColumn('start', big, (c) => c.notNull())
           .addColumn('direction', 'text', (c) => c.notNull())
           .addColumn('provider', 'text', (c) => c.notNull())
           .addColumn('country', 'text', (c) => c.notNull())
@@ -638,8 +640,9 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('messages', big, (c) => c.notNull())
           .addColumn('segments', big, (c) => c.notNull())
           .addColumn('cost', real, (c) => c.notNull())
-          .addPrimaryKeyConstraint('stats_hourly_pk', [
-            'hour',
+          .addPrimaryKeyConstraint('stats_rollup_pk', [
+            'span',
+            'start',
             'direction',
             'provider',
             'country',
@@ -651,12 +654,19 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         // Creation-to-delivery latency of delivered messages: counts per log-spaced bucket.
         await db.schema
           .createTable('stats_latency')
-          .addColumn('hour', big, (c) => c.notNull())
+          .addColumn('span', 'text', (c) => c.notNull())
+          .addColumn('start', big, (c) => c.notNull())
           .addColumn('provider', 'text', (c) => c.notNull())
           .addColumn('country', 'text', (c) => c.notNull())
           .addColumn('bucket', 'integer', (c) => c.notNull())
           .addColumn('count', big, (c) => c.notNull())
-          .addPrimaryKeyConstraint('stats_latency_pk', ['hour', 'provider', 'country', 'bucket'])
+          .addPrimaryKeyConstraint('stats_latency_pk', [
+            'span',
+            'start',
+            'provider',
+            'country',
+            'bucket',
+          ])
           .execute()
         // Messages behind the watermark not yet settled: counted live until they settle.
         await db.schema

@@ -177,7 +177,7 @@ export interface Database {
   verification_refusals: VerificationRefusalRow
   users: UserRow
   sessions: SessionRow
-  stats_hourly: StatsHourlyRow
+  stats_rollup: StatsRollupRow
   stats_latency: StatsLatencyRow
   stats_pending: StatsPendingRow
 }
@@ -420,10 +420,11 @@ export interface VerificationRefusalRow {
   at: number
 }
 
-/** Settled messages of one creation hour and dimension (migration 0016_stats); '' = unknown. */
-export interface StatsHourlyRow {
-  /** The hour's start, epoch milliseconds (UTC). */
-  hour: number
+/** Settled messages of one creation hour or day and dimension (0016_stats); '' = unknown. */
+export interface StatsRollupRow {
+  span: 'hour' | 'day'
+  /** The hour's or UTC day's start, epoch milliseconds. */
+  start: number
   direction: string
   provider: string
   country: string
@@ -435,9 +436,10 @@ export interface StatsHourlyRow {
   cost: number
 }
 
-/** Delivered messages of one hour, provider and country in one latency bucket (0016_stats). */
+/** Delivered messages of one hour or day, provider and country in one latency bucket (0016_stats). */
 export interface StatsLatencyRow {
-  hour: number
+  span: 'hour' | 'day'
+  start: number
   provider: string
   country: string
   /** Index of the log-spaced bucket (src/store/stats.repo.ts, `LATENCY_EDGES_MS`). */

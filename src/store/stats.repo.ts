@@ -3,10 +3,11 @@ import { rows, run, type Query, type TxProgram } from './executor.js'
 
 /**
  * The message statistics (GET /v1/stats, docs/stats.md). Settled messages are summed into an
- * hourly rollup (`stats_hourly`, `stats_latency`) by the job worker, walking the messages by
+ * rollup (`stats_rollup`, `stats_latency`) by the job worker, walking the messages by
  * id (ids are time-ordered ULIDs) from a watermark; a message behind the watermark that had not
  * settled yet (queued, sending, sent awaiting its report) is listed in `stats_pending` and
- * counted live until it settles, then moved into the rollup. A read adds to the rollup the
+ * counted live until it settles, then moved into the rollup. Rows are kept per hour and per
+ * UTC day (`span`), so a month by day reads 30 days of rows, not 720 hours. A read adds to the rollup the
  * messages past the watermark and the pending ones, read live in the same transaction, so each
  * message counts exactly once, with its current status.
  */
@@ -20,6 +21,7 @@ const FINAL = new Set(['delivered', 'undelivered', 'failed', 'expired', 'cancele
 export const SETTLE_GRACE_MS = 3_600_000
 
 const HOUR = 3_600_000
+const DAY = 86_400_000
 
 /**
  * Latency buckets: bucket 0 is under 10 ms, bucket i (1..LATENCY_BUCKETS-1) starts at
@@ -121,38 +123,63 @@ const marks = (n: number, width: number) =>
   )
 const CHUNK = 300
 
-/** Adds facts to the rollup tables (upserts, summed per key). */
+const SPANS = [
+  ['hour', HOUR],
+  ['day', DAY],
+] as const
+
+/** Adds facts to the rollup tables, per hour and per day (upserts, summed per key). */
 function* addFacts(facts: readonly Fact[]): TxProgram<void> {
-  const totals = new Map<string, { f: Fact; messages: number; segments: number; cost: number }>()
-  const latency = new Map<string, { f: Fact; bucket: number; count: number }>()
+  type Total = {
+    span: string
+    start: number
+    f: Fact
+    messages: number
+    segments: number
+    cost: number
+  }
+  type Hist = { span: string; start: number; f: Fact; bucket: number; count: number }
+  const totals = new Map<string, Total>()
+  const latency = new Map<string, Hist>()
   for (const f of facts) {
-    const k = [f.hour, f.direction, f.provider, f.country, f.status, f.error_code, f.currency].join(
-      '\u0001',
-    )
-    const t = totals.get(k)
-    if (t) {
-      t.messages += 1
-      t.segments += f.segments
-      t.cost += f.cost
-    } else totals.set(k, { f, messages: 1, segments: f.segments, cost: f.cost })
-    if (f.latency !== null) {
-      const lk = [f.hour, f.provider, f.country, f.latency].join('\u0001')
-      const l = latency.get(lk)
-      if (l) l.count += 1
-      else latency.set(lk, { f, bucket: f.latency, count: 1 })
+    for (const [span, size] of SPANS) {
+      const start = f.hour - (f.hour % size)
+      const k = [
+        span,
+        start,
+        f.direction,
+        f.provider,
+        f.country,
+        f.status,
+        f.error_code,
+        f.currency,
+      ].join('\u0001')
+      const t = totals.get(k)
+      if (t) {
+        t.messages += 1
+        t.segments += f.segments
+        t.cost += f.cost
+      } else totals.set(k, { span, start, f, messages: 1, segments: f.segments, cost: f.cost })
+      if (f.latency !== null) {
+        const lk = [span, start, f.provider, f.country, f.latency].join('\u0001')
+        const l = latency.get(lk)
+        if (l) l.count += 1
+        else latency.set(lk, { span, start, f, bucket: f.latency, count: 1 })
+      }
     }
   }
   const t = [...totals.values()]
   for (let i = 0; i < t.length; i += CHUNK) {
     const part = t.slice(i, i + CHUNK)
     yield run(
-      'INSERT INTO stats_hourly (hour, direction, provider, country, status, error_code, currency, messages, segments, cost) VALUES ' +
-        marks(part.length, 10) +
-        ' ON CONFLICT (hour, direction, provider, country, status, error_code, currency) DO UPDATE SET' +
-        ' messages = stats_hourly.messages + excluded.messages, segments = stats_hourly.segments + excluded.segments,' +
-        ' cost = stats_hourly.cost + excluded.cost',
-      part.flatMap(({ f, messages, segments, cost }) => [
-        f.hour,
+      'INSERT INTO stats_rollup (span, start, direction, provider, country, status, error_code, currency, messages, segments, cost) VALUES ' +
+        marks(part.length, 11) +
+        ' ON CONFLICT (span, start, direction, provider, country, status, error_code, currency) DO UPDATE SET' +
+        ' messages = stats_rollup.messages + excluded.messages, segments = stats_rollup.segments + excluded.segments,' +
+        ' cost = stats_rollup.cost + excluded.cost',
+      part.flatMap(({ span, start, f, messages, segments, cost }) => [
+        span,
+        start,
         f.direction,
         f.provider,
         f.country,
@@ -169,10 +196,17 @@ function* addFacts(facts: readonly Fact[]): TxProgram<void> {
   for (let i = 0; i < l.length; i += CHUNK) {
     const part = l.slice(i, i + CHUNK)
     yield run(
-      'INSERT INTO stats_latency (hour, provider, country, bucket, count) VALUES ' +
-        marks(part.length, 5) +
-        ' ON CONFLICT (hour, provider, country, bucket) DO UPDATE SET count = stats_latency.count + excluded.count',
-      part.flatMap(({ f, bucket, count }) => [f.hour, f.provider, f.country, bucket, count]),
+      'INSERT INTO stats_latency (span, start, provider, country, bucket, count) VALUES ' +
+        marks(part.length, 6) +
+        ' ON CONFLICT (span, start, provider, country, bucket) DO UPDATE SET count = stats_latency.count + excluded.count',
+      part.flatMap(({ span, start, f, bucket, count }) => [
+        span,
+        start,
+        f.provider,
+        f.country,
+        bucket,
+        count,
+      ]),
     )
   }
 }
@@ -278,25 +312,39 @@ export class StatsRepo {
     // Grouped by position: PostgreSQL would not match two copies of a parameterised expression.
     const gsel = g === null ? '' : `, ${g} AS g`
     const rolled = (yield rows(
-      'SELECT hour - (hour % ?) AS b, direction, status, error_code, currency,' +
+      'SELECT start AS b, direction, status, error_code, currency,' +
         ` SUM(messages) AS messages, SUM(segments) AS segments, SUM(cost) AS cost${gsel}` +
-        ' FROM stats_hourly WHERE hour >= ? AND hour < ?' +
+        ' FROM stats_rollup WHERE span = ? AND start >= ? AND start < ?' +
         ` GROUP BY 1, 2, 3, 4, 5${g === null ? '' : ', 9'}`,
-      [q.size, q.from, q.to],
+      [q.size === DAY ? 'day' : 'hour', q.from, q.to],
     )) as Record<string, unknown>[]
     const lg = g === 'provider' || g === 'country' ? g : null
-    const latency = (yield rows(
-      `SELECT bucket, SUM(count) AS n${lg === null ? '' : `, ${lg} AS g`} FROM stats_latency` +
-        ` WHERE hour >= ? AND hour < ? GROUP BY 1${lg === null ? '' : ', 3'}`,
-      [q.from, q.to],
-    )) as Record<string, unknown>[]
+    // Latency is for the whole period: its whole UTC days from the daily rows, the hours
+    // before the first and after the last whole day from the hourly ones.
+    const dayFrom = Math.ceil(q.from / DAY) * DAY
+    const dayTo = Math.max(dayFrom, q.to - (q.to % DAY))
+    const latencySql = `SELECT bucket, SUM(count) AS n${lg === null ? '' : `, ${lg} AS g`} FROM stats_latency WHERE span = ? AND start >= ? AND start < ? GROUP BY 1${lg === null ? '' : ', 3'}`
+    const latency: Record<string, unknown>[] = []
+    const ranges: [string, number, number][] =
+      dayTo > dayFrom
+        ? [
+            ['day', dayFrom, dayTo],
+            ['hour', q.from, dayFrom],
+            ['hour', dayTo, q.to],
+          ]
+        : [['hour', q.from, q.to]]
+    for (const [span, a, b] of ranges) {
+      if (b > a)
+        latency.push(...((yield rows(latencySql, [span, a, b])) as Record<string, unknown>[]))
+    }
     const live = (yield rows(
       `SELECT ${FACT_COLUMNS} FROM messages m WHERE m.id > ? AND m.created_at >= ? AND m.created_at < ?`,
       [mark, q.from, q.to],
     )) as FactRow[]
     const pending = (yield rows(
-      `SELECT ${FACT_COLUMNS} FROM stats_pending p JOIN messages m ON m.id = p.message_id` +
-        ' WHERE m.created_at >= ? AND m.created_at < ?',
+      // By primary key, one lookup per pending message (not a scan of the messages).
+      `SELECT ${FACT_COLUMNS} FROM messages m WHERE m.id IN (SELECT message_id FROM stats_pending)` +
+        ' AND m.created_at >= ? AND m.created_at < ?',
       [q.from, q.to],
     )) as FactRow[]
     const optOuts = (yield rows(
