@@ -127,5 +127,11 @@ describe('overview page', () => {
     const canvas = await phone.locator('.chart-canvas canvas').first().boundingBox()
     assert.ok(canvas && canvas.width <= PHONE.width, `the chart fits (${canvas?.width}px)`)
     await assertCleanPage(phone, 'overview at phone width')
+
+    // An admin at phone width: the provider health table scrolls sideways, by keyboard too.
+    const admin = await rig.signedIn('admin', PHONE)
+    await ready(admin)
+    await admin.getByRole('region', { name: 'Provider health table' }).waitFor()
+    await assertCleanPage(admin, 'overview with provider health at phone width')
   })
 })

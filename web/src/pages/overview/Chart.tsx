@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'react'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
+import { TableWrap } from './TableWrap'
 
 export interface ChartSeries {
   label: string
@@ -71,7 +72,7 @@ export function Chart({
       <div ref={box} className="chart-canvas" aria-hidden="true" />
       <details className="chart-data">
         <summary>Figures of “{title}” as a table</summary>
-        <div className="table-wrap">
+        <TableWrap label={`Figures of ${title}`}>
           <table>
             <caption className="visually-hidden">{title}</caption>
             <thead>
@@ -95,7 +96,7 @@ export function Chart({
               ))}
             </tbody>
           </table>
-        </div>
+        </TableWrap>
       </details>
     </figure>
   )

@@ -8,6 +8,7 @@ import { Chart, type ChartSeries } from './Chart'
 import { ProviderHealth } from './ProviderHealth'
 import type { Cost, Stats } from './types'
 import './overview.css'
+import { TableWrap } from './TableWrap'
 
 const DAY = 86_400_000
 
@@ -222,7 +223,7 @@ function StatsView({ stats, label }: { stats: Stats; label: string }) {
         {failures.length === 0 ? (
           <p className="muted">No failed message in this period.</p>
         ) : (
-          <div className="table-wrap">
+          <TableWrap label="Failures by reason table">
             <table>
               <thead>
                 <tr>
@@ -247,12 +248,12 @@ function StatsView({ stats, label }: { stats: Stats; label: string }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )}
         {refusals.length > 0 ? (
           <>
             <h3>Refused requests</h3>
-            <div className="table-wrap">
+            <TableWrap label="Refused requests table">
               <table>
                 <thead>
                   <tr>
@@ -273,7 +274,7 @@ function StatsView({ stats, label }: { stats: Stats; label: string }) {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </TableWrap>
           </>
         ) : null}
       </section>

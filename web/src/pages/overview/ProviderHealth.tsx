@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query'
 import { api } from '../../api'
 import { ErrorBox, Loading } from '../../components/ui'
 import type { ProviderInstance } from './types'
+import { TableWrap } from './TableWrap'
 
 const percent = (v: number | null | undefined) =>
   v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`
@@ -24,7 +25,7 @@ export function ProviderHealth() {
         q.data.data.length === 0 ? (
           <p className="muted">No provider is configured (PROVIDERS).</p>
         ) : (
-          <div className="table-wrap">
+          <TableWrap label="Provider health table">
             <table>
               <caption className="visually-hidden">
                 Circuit state, success rate and latency of each provider instance, refreshed every 5
@@ -57,7 +58,7 @@ export function ProviderHealth() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableWrap>
         )
       ) : null}
     </section>
