@@ -1,6 +1,6 @@
 /**
  * Switchboard benchmarks:
- * `npm run bench [-- --only intake,batch,e2e,segments,pacing,preview,verify-check] [--quick]`
+ * `npm run bench [-- --only intake,batch,e2e,segments,pacing,preview,verify-check,stats] [--quick]`
  * (`twilio-e2e` and `twilio-ingest` measure the Twilio adapter against a local Twilio-speaking
  * server).
  *
@@ -33,6 +33,7 @@ import type { SqlTimingSnapshot } from './sql-timing.js'
 import { BareServer, openReadOnly, SwitchboardServer } from './lib/servers.js'
 import { startFakeProvider, worstSecond } from '../test/support/fake-provider.js'
 import { paced, type PacedFigures } from './lib/paced.js'
+import { buildStatsDatabase, measureStats } from './stats.bench.js'
 import { freePort, TWILIO_BENCH, TwilioFakeServer, twilioSwitchboardEnv } from './lib/twilio.js'
 
 const PARTS = [
@@ -46,6 +47,7 @@ const PARTS = [
   'twilio-ingest',
   'preview',
   'verify-check',
+  'stats',
 ] as const
 type Part = (typeof PARTS)[number]
 
@@ -55,7 +57,8 @@ const USAGE = `npm run bench [-- options]
                     which intake always includes because intake is reported as a ratio of it);
                     pacing takes about 100 s (quick: 20 s); twilio-e2e, twilio-ingest (through
                     the Twilio adapter and a local Twilio-speaking server); preview (template
-                    preview latency for a 1,600-character body). Default: all
+                    preview latency for a 1,600-character body); stats (GET /v1/stats over
+                    1M messages, quick: 200k). Default: all
   --twilio-callbacks WORDS
                     status callbacks per message in twilio-e2e, comma-separated
                     (default sent,delivered: what Twilio sends for an SMS)
@@ -125,6 +128,9 @@ const settings = {
   previewRate: 200,
   previewConnections: 4,
   pacingMessages: quick ? 1_000 : 5_000,
+  /** Messages in the stats database, and timed requests per stats query. */
+  statsMessages: quick ? 200_000 : 1_000_000,
+  statsRequests: quick ? 10 : 30,
 }
 if (!Number.isInteger(settings.durationS) || settings.durationS < 1 || settings.durationS > 60) {
   fail('--duration must be 1 to 60 seconds')
@@ -156,6 +162,8 @@ const TARGETS = {
   /** POST /v1/verifications/check at a fixed rate: its p99. */
   verifyCheckRate: 1_000,
   verifyCheckP99Ms: 5,
+  /** GET /v1/stats over 1M messages on SQLite: p99 of each query. */
+  statsP99Ms: 200,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1177,6 +1185,38 @@ async function runVerifyCheck(dir: string): Promise<void> {
   )
 }
 
+// --- stats ----------------------------------------------------------------------------------
+
+/** GET /v1/stats over a database of `statsMessages` messages spread over 30 days. */
+async function runStats(dir: string): Promise<void> {
+  const n = settings.statsMessages
+  console.log(`\n[stats] GET /v1/stats over ${fmt(n)} messages in 30 days (SQLite)`)
+  const now = Date.now()
+  const built = await buildStatsDatabase(join(dir, 'bench.db'), n, now)
+  console.log(
+    `  built in ${fmt(built.insertS, 1)} s; rolled up in ${fmt(built.rollupS, 1)} s ` +
+      `(${fmt(built.rollupRows)} rollup rows, ${fmt(built.pending)} pending)`,
+  )
+  results.statsBuild = built
+  await withSwitchboard('stats', dir, role, async (s) => {
+    const fromUs = windowStart()
+    const figures = await measureStats(s.url, s.apiKey, now, settings.statsRequests)
+    windowEnd(fromUs)
+    results.stats = figures
+    for (const f of figures) {
+      console.log(
+        `  ${f.query}: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, max ${f.maxMs} ms (${fmt(f.bytes)} bytes)`,
+      )
+      check(
+        `stats p99, ${f.query} (${fmt(n)} messages)`,
+        `${f.p99Ms} ms`,
+        `< ${TARGETS.statsP99Ms} ms`,
+        f.p99Ms < TARGETS.statsP99Ms,
+      )
+    }
+  })
+}
+
 const loadAvg = () => loadavg().map((l) => Math.round(l * 100) / 100)
 
 async function main(): Promise<void> {
@@ -1240,6 +1280,7 @@ async function main(): Promise<void> {
     if (selected.has('twilio-ingest')) await runTwilioIngest(join(tmp, 'twilio-ingest'))
     if (selected.has('preview')) await runPreview(join(tmp, 'preview'))
     if (selected.has('verify-check')) await runVerifyCheck(join(tmp, 'verify-check'))
+    if (selected.has('stats')) await runStats(join(tmp, 'stats'))
     if (Object.keys(twilioFakePeaks).length > 0) results.twilioFakePeakRss = twilioFakePeaks
   } catch (err) {
     failed = err instanceof Error ? err : new Error(String(err))

@@ -23,6 +23,7 @@ import { registerRequestId, requestId } from './request-id.js'
 import { namedSchemas } from './schemas.js'
 import { routingRoutes, routingSchemas } from './routing.routes.js'
 import { simulatorRoutes, simulatorSchemas } from './simulator.routes.js'
+import { statsRoutes, statsSchemas } from './stats.routes.js'
 import { templateRoutes, templateSchemas } from './templates.routes.js'
 import { verifyBlockRoutes, verifyBlockSchemas } from './verify-blocks.routes.js'
 import { webhookRoutes, webhookSchemas } from './webhooks.routes.js'
@@ -46,6 +47,7 @@ function allSchemas() {
     ...verifyBlockSchemas,
     ...verifySchemas,
     ...userSchemas,
+    ...statsSchemas,
   ]
 }
 
@@ -133,6 +135,7 @@ export async function buildApp(deps: AppDeps) {
       verifyBlockRoutes(v1, ctx)
       verifyRoutes(v1, ctx)
       userRoutes(v1, ctx)
+      statsRoutes(v1, ctx)
     },
     { prefix: '/v1' },
   )

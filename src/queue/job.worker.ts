@@ -4,6 +4,7 @@ import { receivedMessage } from '../domain/messages/inbound.js'
 import type { JobRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { noInboundEffect, type InboundEffect } from '../usecases/inbound.js'
+import { rollupStats } from '../usecases/stats-rollup.js'
 import { JOB_LEASE_MS, type JobCatalog, type JobResult } from './job-catalog.js'
 import { PollingLoop } from './loop.js'
 
@@ -19,6 +20,8 @@ export const INBOUND_PARTS_WAIT_MS = 86_400_000
 /** Messages (and events) the retention purge handles per transaction, and batches per round. */
 export const RETENTION_BATCH = 500
 const RETENTION_BATCHES_PER_ROUND = 20
+/** How often the stats rollup (docs/stats.md) moves its watermark. */
+const STATS_ROLLUP_EVERY_MS = 10_000
 
 /** What becomes of one claimed job. */
 type Fate =
@@ -36,6 +39,7 @@ export class JobWorker {
   readonly owner = newId('wrk')
   readonly #loop: PollingLoop
   #lastPurge = -Infinity
+  #lastRollup = -Infinity
 
   constructor(
     private readonly store: Store,
@@ -85,6 +89,13 @@ export class JobWorker {
       if (flushed > 0) this.logger.warn({ flushed }, 'stored incomplete concatenated inbound SMS')
       await this.#purgeEvents(now - this.eventRetentionMs)
       await this.#purgeExpiredBodies(now)
+    }
+    if (now - this.#lastRollup > STATS_ROLLUP_EVERY_MS) {
+      this.#lastRollup = now
+      // A failed rollup only delays the stats (they read the rest live): jobs still run.
+      await rollupStats(this.store, now).catch((err: unknown) =>
+        this.logger.error({ err }, 'stats rollup failed'),
+      )
     }
     const jobs = await this.store.tx(() =>
       this.store.jobs.claim(this.owner, BATCH, now, JOB_LEASE_MS),

@@ -621,6 +621,62 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute()
       },
     },
+    '0016_stats': {
+      async up(db: Kysely<unknown>) {
+        const real = dialect === 'postgres' ? 'double precision' : 'real'
+        // GET /v1/stats (docs/stats.md): settled messages summed per creation hour and per
+        // creation day (UTC, `span`) and dimension; '' stands for an unknown provider, country,
+        // error code or currency.
+        await db.schema
+          .createTable('stats_rollup')
+          .addColumn('span', 'text', (c) => c.notNull())
+          .addColumn('start', big, (c) => c.notNull())
+          .addColumn('direction', 'text', (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('country', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('error_code', 'text', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('messages', big, (c) => c.notNull())
+          .addColumn('segments', big, (c) => c.notNull())
+          .addColumn('cost', real, (c) => c.notNull())
+          .addPrimaryKeyConstraint('stats_rollup_pk', [
+            'span',
+            'start',
+            'direction',
+            'provider',
+            'country',
+            'status',
+            'error_code',
+            'currency',
+          ])
+          .execute()
+        // Creation-to-delivery latency of delivered messages: counts per log-spaced bucket.
+        await db.schema
+          .createTable('stats_latency')
+          .addColumn('span', 'text', (c) => c.notNull())
+          .addColumn('start', big, (c) => c.notNull())
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('country', 'text', (c) => c.notNull())
+          .addColumn('bucket', 'integer', (c) => c.notNull())
+          .addColumn('count', big, (c) => c.notNull())
+          .addPrimaryKeyConstraint('stats_latency_pk', [
+            'span',
+            'start',
+            'provider',
+            'country',
+            'bucket',
+          ])
+          .execute()
+        // Messages behind the watermark not yet settled: counted live until they settle.
+        await db.schema
+          .createTable('stats_pending')
+          .addColumn('message_id', 'text', (c) => c.primaryKey())
+          .execute()
+        // Opt-outs per period (the consent ledger is otherwise read by number).
+        await db.schema.createIndex('consents_at').on('consents').column('at').execute()
+      },
+    },
     '0019_messages_provider': {
       async up(db: Kysely<unknown>) {
         // The message log's filters (GET /v1/messages): `from` and `number` (to or from) look

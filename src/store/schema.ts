@@ -177,6 +177,9 @@ export interface Database {
   verification_refusals: VerificationRefusalRow
   users: UserRow
   sessions: SessionRow
+  stats_rollup: StatsRollupRow
+  stats_latency: StatsLatencyRow
+  stats_pending: StatsPendingRow
 }
 
 /** A dashboard user (migration 0015_users). */
@@ -415,4 +418,36 @@ export interface VerificationRefusalRow {
   reason: string
   country: string | null
   at: number
+}
+
+/** Settled messages of one creation hour or day and dimension (0016_stats); '' = unknown. */
+export interface StatsRollupRow {
+  span: 'hour' | 'day'
+  /** The hour's or UTC day's start, epoch milliseconds. */
+  start: number
+  direction: string
+  provider: string
+  country: string
+  status: string
+  error_code: string
+  currency: string
+  messages: number
+  segments: number
+  cost: number
+}
+
+/** Delivered messages of one hour or day, provider and country in one latency bucket (0016_stats). */
+export interface StatsLatencyRow {
+  span: 'hour' | 'day'
+  start: number
+  provider: string
+  country: string
+  /** Index of the log-spaced bucket (src/store/stats.repo.ts, `LATENCY_EDGES_MS`). */
+  bucket: number
+  count: number
+}
+
+/** A message behind the stats watermark that had not settled when it was rolled up. */
+export interface StatsPendingRow {
+  message_id: string
 }

@@ -126,7 +126,7 @@ describe('simulator phones', () => {
     })
     const page = await rig.signedIn('admin', PHONE)
     await page.goto('/simulator')
-    await page.getByRole('heading', { name: 'Phones' }).waitFor()
+    await page.getByRole('heading', { name: 'Phones', exact: true }).waitFor()
     // A number not in E.164 form is refused in words, without a request.
     const calls = simulatorCalls(page)
     await page.getByLabel('Open a phone').fill('0415 555')

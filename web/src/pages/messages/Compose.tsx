@@ -92,6 +92,8 @@ export function Compose() {
   })()
   const variables = variableValues(decls, inputs)
   const previewArgs = useDebounced(JSON.stringify({ template, variables }), 250)
+  // The debounced arguments lag the picker by 250 ms: ask only once they name this template.
+  const previewOfChosen = (JSON.parse(previewArgs) as { template: string }).template === template
   const preview = useQuery({
     queryKey: ['templates', 'preview', previewArgs],
     queryFn: () =>
@@ -99,7 +101,7 @@ export function Compose() {
         method: 'POST',
         body: JSON.parse(previewArgs) as unknown,
       }),
-    enabled: canWrite && template !== '' && chosen.isSuccess,
+    enabled: canWrite && template !== '' && chosen.isSuccess && previewOfChosen,
     placeholderData: (prev) => prev,
   })
 
