@@ -37,7 +37,7 @@ try {
   await seed(rig)
   mkdirSync(OUT, { recursive: true })
   const page = await rig.signedIn('admin')
-  await shoot(page, '/', 'overview.png')
+  await shoot(page, '/', 'overview.png', 'Last 24 hours')
   await shoot(page, `/conversations/${encodeURIComponent(story.conversationId)}`, 'inbox.png')
   await shoot(page, `/simulator/${encodeURIComponent(CUSTOMER)}`, 'simulator.png')
   console.log(`wrote ${OUT}/overview.png, inbox.png, simulator.png`)
@@ -45,9 +45,10 @@ try {
   await rig.close()
 }
 
-async function shoot(page: Page, path: string, file: string): Promise<void> {
+async function shoot(page: Page, path: string, file: string, button?: string): Promise<void> {
   await page.goto(path)
   await page.getByRole('heading', { level: 1 }).first().waitFor()
+  if (button) await page.getByRole('button', { name: button }).click()
   // Pages that poll never go idle for long: give charts and lists a moment either way.
   await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined)
   await page.waitForTimeout(800)

@@ -22,8 +22,11 @@ export function Chart({
   times,
   series,
   timeLabel,
+  ratio = false,
 }: {
   title: string
+  /** The figures are fractions: the axis runs 0 to 100 %. */
+  ratio?: boolean
   /** Bucket starts, epoch seconds. */
   times: number[]
   series: ChartSeries[]
@@ -40,15 +43,32 @@ export function Chart({
         height: 200,
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true } },
-        axes: [{ stroke: '#57606a' }, { stroke: '#57606a', size: 56 }],
+        scales: {
+          x: { time: true },
+          ...(ratio ? { y: { range: [0, 1] as [number, number] } } : {}),
+        },
+        axes: [
+          { stroke: '#57606a' },
+          {
+            stroke: '#57606a',
+            size: 56,
+            ...(ratio
+              ? {
+                  values: (_u: uPlot, ticks: number[]) =>
+                    ticks.map((v) => `${Math.round(v * 100)} %`),
+                }
+              : {}),
+          },
+        ],
         series: [
           {},
           ...series.map((s) => ({
             label: s.label,
             stroke: s.color,
             width: 2,
-            points: { show: times.length < 40 },
+            // Sparse figures (a rate known in a few hours only) show as points joined across gaps.
+            points: { show: times.length < 40 || s.values.filter((v) => v !== null).length < 40 },
+            spanGaps: true,
             value: (_u: uPlot, v: number | null) => (s.format ?? plain)(v),
           })),
         ],
@@ -62,7 +82,7 @@ export function Chart({
       observer.disconnect()
       plot.destroy()
     }
-  }, [times, series])
+  }, [times, series, ratio])
 
   return (
     <figure className="chart panel">

@@ -203,7 +203,13 @@ function StatsView({ stats, label }: { stats: Stats; label: string }) {
             series={charts.volume}
             timeLabel={timeLabel}
           />
-          <Chart title="Delivery rate" times={times} series={charts.rate} timeLabel={timeLabel} />
+          <Chart
+            title="Delivery rate"
+            times={times}
+            series={charts.rate}
+            timeLabel={timeLabel}
+            ratio
+          />
           <Chart
             title="Segments and cost"
             times={times}
