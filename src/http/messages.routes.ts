@@ -15,6 +15,7 @@ import {
   Message,
   MessageWithEvents,
   SendAttemptView,
+  MessagePartView,
   SendMessageBody,
   WebhookDeliveryView,
 } from './schemas.js'
@@ -265,6 +266,46 @@ export function messageRoutes(
             a.cost === null || a.cost_currency === null
               ? null
               : { amount: a.cost, currency: a.cost_currency },
+        })),
+      }
+    },
+  )
+
+  app.get<{ Params: IdParams }>(
+    '/messages/:id/parts',
+    {
+      config: { scope: 'messages:read' },
+      schema: {
+        summary: "A message's parts as the provider numbered them, each with its status and price",
+        description:
+          'One entry per part of each attempt a provider accepted (a long body goes as several SMS, each with its own provider id and delivery report). Empty until a provider accepted the message; inbound messages list their provider id.',
+        tags: ['messages'],
+        params: IdParams,
+        response: {
+          200: Type.Object(
+            { data: Type.Array(Type.Ref(MessagePartView)) },
+            { description: 'Parts by attempt, then part number' },
+          ),
+        },
+      },
+    },
+    async (req) => {
+      const m = await ctx.store.getMessage(req.params.id)
+      if (!m) throw new AppError(errors.not_found)
+      const parts = await ctx.store.listMessageParts(m.id)
+      return {
+        data: parts.map((p) => ({
+          attempt: p.attempt,
+          part: p.part,
+          parts: p.parts,
+          provider: p.provider,
+          providerMessageId: p.provider_message_id,
+          status: p.status,
+          errorCode: p.error_code,
+          price:
+            p.price === null || p.currency === null
+              ? null
+              : { amount: p.price, currency: p.currency },
         })),
       }
     },

@@ -376,6 +376,24 @@ export const SendAttemptView = Type.Object(
   { $id: 'SendAttempt' },
 )
 
+export const MessagePartView = Type.Object(
+  {
+    attempt: Type.Integer({ description: 'The send attempt that produced this part' }),
+    part: Type.Integer({ description: '1-based part number' }),
+    parts: Type.Integer({ description: 'How many parts that attempt sent' }),
+    provider: Type.String({ description: 'The provider instance' }),
+    providerMessageId: Type.String({ description: "The provider's id for this part" }),
+    status: Nullable(
+      Type.String({ description: 'The last status reported for this part (null: none yet)' }),
+    ),
+    errorCode: Nullable(Type.String()),
+    price: Type.Union([Type.Ref(Money), Type.Null()], {
+      description: "The provider's price for this part, as reported",
+    }),
+  },
+  { $id: 'MessagePart' },
+)
+
 /** Schemas registered by `$id`: referenced as `Type.Ref(X)` and named in the OpenAPI document. */
 export const namedSchemas = [
   ErrorBody,
@@ -391,4 +409,5 @@ export const namedSchemas = [
   ApiKeyView,
   WebhookDeliveryView,
   SendAttemptView,
+  MessagePartView,
 ]

@@ -23,6 +23,7 @@ import {
   type IdempotencyRow,
   type MessageEventRow,
   type MessageRow,
+  type ProviderRefRow,
   type WebhookAttemptRow,
 } from './schema.js'
 import { PrivacyRepo } from './privacy.repo.js'
@@ -316,6 +317,17 @@ export class Store {
       .selectAll()
       .where('message_id', '=', messageId)
       .orderBy('attempt', 'asc')
+      .execute()
+  }
+
+  /** The provider's ids of a message's parts, by attempt then part (provider_refs_message). */
+  async listMessageParts(messageId: string): Promise<ProviderRefRow[]> {
+    return this.db.kysely
+      .selectFrom('provider_refs')
+      .selectAll()
+      .where('message_id', '=', messageId)
+      .orderBy('attempt', 'asc')
+      .orderBy('part', 'asc')
       .execute()
   }
 

@@ -31,6 +31,7 @@ describe('the dashboard, end to end', () => {
     await sent.getByRole('link').click()
     await inbox.waitForURL((u) => u.pathname.startsWith('/messages/msg_'))
     await inbox.getByTestId('message-status').filter({ hasText: 'delivered' }).waitFor()
+    await inbox.getByTestId('parts').getByText('1 of 1').waitFor()
     await assertCleanPage(inbox, 'a sent message, delivered')
 
     // The inbox is open, live, in one tab; the simulator phone in another.

@@ -8,6 +8,7 @@ import {
   FINAL_STATUSES,
   formatMoney,
   type MessageWithEvents,
+  type MessagePart,
   type SendAttempt,
   type WebhookDelivery,
 } from './types'
@@ -28,6 +29,12 @@ export function MessageDetail({ id }: { id: string }) {
   const attempts = useQuery({
     queryKey: ['messages', 'attempts', id],
     queryFn: () => api<{ data: SendAttempt[] }>(`${path}/attempts`),
+    enabled: message.isSuccess,
+    refetchInterval: live ? POLL_MS : false,
+  })
+  const parts = useQuery({
+    queryKey: ['messages', 'parts', id],
+    queryFn: () => api<{ data: MessagePart[] }>(`${path}/parts`),
     enabled: message.isSuccess,
     refetchInterval: live ? POLL_MS : false,
   })
@@ -220,6 +227,54 @@ export function MessageDetail({ id }: { id: string }) {
                     <td>{formatTime(a.startedAt)}</td>
                     <td>{a.latencyMs} ms</td>
                     <td>{formatMoney(a.cost)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+
+      <section aria-labelledby="msg-parts">
+        <h2 id="msg-parts">Parts</h2>
+        {parts.isError ? (
+          <ErrorBox error={parts.error} title="Parts could not be read" />
+        ) : !parts.data ? (
+          <Loading what="parts" />
+        ) : parts.data.data.length === 0 ? (
+          <Empty title="No part yet: parts appear once a provider accepts the message." />
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Attempt</th>
+                  <th scope="col">Part</th>
+                  <th scope="col">Provider id</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Price</th>
+                </tr>
+              </thead>
+              <tbody data-testid="parts">
+                {parts.data.data.map((p) => (
+                  <tr key={`${p.provider}/${p.providerMessageId}`}>
+                    <td>{p.attempt}</td>
+                    <td>
+                      {p.part} of {p.parts}
+                    </td>
+                    <td className="mono">
+                      {p.provider}: {p.providerMessageId}
+                    </td>
+                    <td>
+                      {p.status ?? 'no report yet'}
+                      {p.errorCode ? (
+                        <>
+                          {' '}
+                          <code>{p.errorCode}</code>
+                        </>
+                      ) : null}
+                    </td>
+                    <td>{formatMoney(p.price)}</td>
                   </tr>
                 ))}
               </tbody>

@@ -57,6 +57,17 @@ export interface SendAttempt {
   cost: Money | null
 }
 
+export interface MessagePart {
+  attempt: number
+  part: number
+  parts: number
+  provider: string
+  providerMessageId: string
+  status: string | null
+  errorCode: string | null
+  price: Money | null
+}
+
 export interface WebhookDelivery {
   id: string
   url: string
