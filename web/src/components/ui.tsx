@@ -61,3 +61,26 @@ export function formatTime(t: string | number | null | undefined): string {
 export function StatusBadge({ status }: { status: string }) {
   return <span className={`badge badge-${status}`}>{status}</span>
 }
+
+/** The next cursor page of a list (react-query's infinite query), by a button keyboards reach. */
+export function LoadMore({
+  query,
+  label = 'Load more',
+}: {
+  query: { hasNextPage: boolean; isFetchingNextPage: boolean; fetchNextPage: () => unknown }
+  label?: string
+}) {
+  if (!query.hasNextPage) return null
+  return (
+    <div>
+      <button
+        type="button"
+        className="secondary"
+        disabled={query.isFetchingNextPage}
+        onClick={() => void query.fetchNextPage()}
+      >
+        {query.isFetchingNextPage ? 'Loading…' : label}
+      </button>
+    </div>
+  )
+}

@@ -2,7 +2,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { useId, useState, type FormEvent } from 'react'
 import { Link, useLocation } from 'wouter'
 import { api, type Page } from '../../api'
-import { Empty, ErrorBox, formatTime, Loading, PageHeader } from '../../components/ui'
+import { Empty, ErrorBox, formatTime, Loading, PageHeader, LoadMore } from '../../components/ui'
 import { useEventStream } from '../../events'
 import { useIsAdmin } from '../../session'
 import type { Conversation } from '../conversations/types'
@@ -111,16 +111,7 @@ function Suppressions() {
           </table>
         </div>
       )}
-      {list.hasNextPage ? (
-        <button
-          type="button"
-          className="secondary"
-          disabled={list.isFetchingNextPage}
-          onClick={() => void list.fetchNextPage()}
-        >
-          {list.isFetchingNextPage ? 'Loading…' : 'Load more'}
-        </button>
-      ) : null}
+      <LoadMore query={list} label="Load more" />
     </section>
   )
 }

@@ -2,7 +2,7 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
 import { useState, type FormEvent } from 'react'
 import { Link } from 'wouter'
 import { api, type Page } from '../../api'
-import { Empty, ErrorBox, formatTime, Loading, PageHeader } from '../../components/ui'
+import { Empty, ErrorBox, formatTime, Loading, PageHeader, LoadMore } from '../../components/ui'
 import { useEventStream, type StreamEvent } from '../../events'
 import { useSession } from '../../session'
 import { ChatView } from './ChatView'
@@ -164,16 +164,7 @@ export function ConversationsPage({ id }: { id?: string }) {
               ))}
             </ul>
           )}
-          {list.hasNextPage ? (
-            <button
-              type="button"
-              className="secondary"
-              disabled={list.isFetchingNextPage}
-              onClick={() => void list.fetchNextPage()}
-            >
-              {list.isFetchingNextPage ? 'Loading…' : 'Load more conversations'}
-            </button>
-          ) : null}
+          <LoadMore query={list} label="Load more conversations" />
         </section>
         <section className="inbox-chat" aria-label="Conversation">
           {id ? (

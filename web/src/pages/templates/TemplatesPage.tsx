@@ -2,7 +2,15 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { useState } from 'react'
 import { Link, useLocation } from 'wouter'
 import { api, type Page } from '../../api'
-import { Empty, ErrorBox, formatTime, Loading, PageHeader, StatusBadge } from '../../components/ui'
+import {
+  Empty,
+  ErrorBox,
+  formatTime,
+  Loading,
+  PageHeader,
+  StatusBadge,
+  LoadMore,
+} from '../../components/ui'
 import { useIsAdmin } from '../../session'
 import { TemplateEditor, type EditorSeed } from './TemplateEditor'
 import { SampleInputs, TemplatePreview, variablesIn, type Samples } from './TemplatePreview'
@@ -85,18 +93,7 @@ function TemplateList() {
           </table>
         </div>
       ) : null}
-      {q.hasNextPage ? (
-        <div>
-          <button
-            type="button"
-            className="secondary"
-            disabled={q.isFetchingNextPage}
-            onClick={() => void q.fetchNextPage()}
-          >
-            Load more templates
-          </button>
-        </div>
-      ) : null}
+      <LoadMore query={q} label="Load more templates" />
       {isAdmin ? (
         <TemplateEditor
           onSaved={(v) =>

@@ -2,7 +2,15 @@ import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
 import { useState, type FormEvent } from 'react'
 import { Link } from 'wouter'
 import { api, type Page } from '../../api'
-import { Empty, ErrorBox, formatTime, Loading, PageHeader, StatusBadge } from '../../components/ui'
+import {
+  Empty,
+  ErrorBox,
+  formatTime,
+  Loading,
+  PageHeader,
+  StatusBadge,
+  LoadMore,
+} from '../../components/ui'
 import { useIsAdmin } from '../../session'
 import { ConversionChart, type DayFigures } from './ConversionChart'
 import './verify.css'
@@ -306,18 +314,7 @@ function VerificationLog() {
           </table>
         </div>
       ) : null}
-      {q.hasNextPage ? (
-        <div>
-          <button
-            type="button"
-            className="secondary"
-            disabled={q.isFetchingNextPage}
-            onClick={() => void q.fetchNextPage()}
-          >
-            Load more verifications
-          </button>
-        </div>
-      ) : null}
+      <LoadMore query={q} label="Load more verifications" />
     </section>
   )
 }
@@ -378,18 +375,7 @@ function Blocks() {
           </table>
         </div>
       ) : null}
-      {q.hasNextPage ? (
-        <div>
-          <button
-            type="button"
-            className="secondary"
-            disabled={q.isFetchingNextPage}
-            onClick={() => void q.fetchNextPage()}
-          >
-            Load more blocks
-          </button>
-        </div>
-      ) : null}
+      <LoadMore query={q} label="Load more blocks" />
     </section>
   )
 }
