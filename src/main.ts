@@ -354,6 +354,25 @@ export async function startSwitchboard(
     throw err
   }
 
+  /**
+   * Closes the HTTP server: idle connections at once, requests in flight when they finish. A
+   * client that stops reading its answer, or never sends the rest of its body, would hold the
+   * server open forever: at SHUTDOWN_TIMEOUT_MS its connection is cut.
+   */
+  const closeHttp = async () => {
+    if (!app) return
+    const server = app.server
+    const deadline = setTimeout(() => {
+      logger.warn('connections still open at the shutdown deadline: closing them')
+      server.closeAllConnections()
+    }, config.shutdownTimeoutMs)
+    try {
+      await app.close()
+    } finally {
+      clearTimeout(deadline)
+    }
+  }
+
   let stopped: Promise<void> | undefined
   const stop = () =>
     (stopped ??= (async () => {
@@ -361,7 +380,7 @@ export async function startSwitchboard(
       // 1. Stop intake: no new connections; requests already accepted finish their commit.
       // Event streams end first (they never finish on their own).
       events.close()
-      await app?.close()
+      await closeHttp()
       await listener?.close()
       // 2. Workers finish in-flight sends (or leave them to lease expiry) and stop claiming.
       await thread?.stop()

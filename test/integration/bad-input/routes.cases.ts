@@ -2,7 +2,7 @@
 import { UNKNOWN_KEY, UNKNOWN_MSG, type Case } from './case.js'
 
 const UNKNOWN_ROUTES: [NonNullable<Case['method']>, string][] = [
-  ['GET', '/'],
+  ['POST', '/'],
   ['GET', '/v2/messages'],
   ['POST', '/v1/message'],
   ['GET', '/v1/messages/x/y'],
