@@ -1,4 +1,5 @@
 import { countryOf } from '../domain/routing/router.js'
+import { isFinalStatus } from '../domain/messages/status.js'
 import { rows, run, type Query, type TxProgram } from './executor.js'
 
 /**
@@ -16,7 +17,6 @@ import { rows, run, type Query, type TxProgram } from './executor.js'
 export const STATS_WATERMARK_SETTING = 'stats_watermark'
 
 /** A message whose status can no longer change: what the rollup sums. */
-const FINAL = new Set(['delivered', 'undelivered', 'failed', 'expired', 'canceled', 'rejected'])
 /** A message still `sent` this long after its validity is summed as it is (no report came). */
 export const SETTLE_GRACE_MS = 3_600_000
 
@@ -113,7 +113,9 @@ export function toFact(r: FactRow): Fact {
 /** Whether a message's figures are final: inbound, a final status, or long past its validity. */
 export function settled(r: FactRow, now: number): boolean {
   return (
-    r.direction === 'inbound' || FINAL.has(r.status) || num(r.valid_until) + SETTLE_GRACE_MS < now
+    r.direction === 'inbound' ||
+    isFinalStatus(r.status) ||
+    num(r.valid_until) + SETTLE_GRACE_MS < now
   )
 }
 

@@ -38,6 +38,11 @@ export function canAdvance(from: MessageStatus, to: MessageStatus): boolean {
   return RANK[to] > RANK[from]
 }
 
+/** Whether a message never leaves this status (delivered, failed, received, ...). */
+export function isFinalStatus(status: string): boolean {
+  return RANK[status as MessageStatus] === RANK.delivered
+}
+
 /** The statuses a report may still move a message from to `to` (the store's WHERE clause). */
 export function statusesBelow(to: MessageStatus): MessageStatus[] {
   return MESSAGE_STATUSES.filter((s) => canAdvance(s, to))

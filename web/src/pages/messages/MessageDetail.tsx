@@ -5,7 +5,7 @@ import { ApiError, api } from '../../api'
 import { Empty, ErrorBox, formatTime, Loading, PageHeader, StatusBadge } from '../../components/ui'
 import './messages.css'
 import {
-  FINAL_STATUSES,
+  isFinalStatus,
   formatMoney,
   type MessageWithEvents,
   type MessagePart,
@@ -21,11 +21,10 @@ export function MessageDetail({ id }: { id: string }) {
   const message = useQuery({
     queryKey: ['messages', 'one', id],
     queryFn: () => api<MessageWithEvents>(path),
-    refetchInterval: (q) =>
-      q.state.data && FINAL_STATUSES.has(q.state.data.status) ? false : POLL_MS,
+    refetchInterval: (q) => (q.state.data && isFinalStatus(q.state.data.status) ? false : POLL_MS),
     retry: (n, e) => !(e instanceof ApiError && e.status === 404) && n < 2,
   })
-  const live = message.data ? !FINAL_STATUSES.has(message.data.status) : false
+  const live = message.data ? !isFinalStatus(message.data.status) : false
   const attempts = useQuery({
     queryKey: ['messages', 'attempts', id],
     queryFn: () => api<{ data: SendAttempt[] }>(`${path}/attempts`),

@@ -87,30 +87,8 @@ export interface WebhookDelivery {
   }[]
 }
 
-/** Statuses a message never leaves. */
-export const FINAL_STATUSES = new Set([
-  'delivered',
-  'undelivered',
-  'failed',
-  'expired',
-  'canceled',
-  'rejected',
-  'received',
-])
-
-export const STATUSES = [
-  'scheduled',
-  'queued',
-  'sending',
-  'sent',
-  'delivered',
-  'undelivered',
-  'failed',
-  'expired',
-  'canceled',
-  'rejected',
-  'received',
-] as const
+// The API's own status model (src/domain/messages/status.ts has no dependency).
+export { MESSAGE_STATUSES as STATUSES, isFinalStatus } from '../../../../src/domain/messages/status'
 
 export const formatMoney = (m: Money | null | undefined): string =>
   m ? `${m.amount.toFixed(4).replace(/0{1,2}$/, '')} ${m.currency}` : '—'
